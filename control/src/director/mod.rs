@@ -1,0 +1,1 @@
+//! TODO: the running configuration and the operations on it (issue 5).

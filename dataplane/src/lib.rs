@@ -1,0 +1,12 @@
+//! The rvs dataplane: everything a worker core does, and nothing else.
+//!
+//! Rules of this crate: no locks, no allocation, no syscalls and no logging on the
+//! per-packet path. State is per worker; shared read-mostly state arrives as an immutable
+//! snapshot swapped between bursts.
+
+pub mod conn;
+pub mod fwd;
+pub mod neigh;
+pub mod port;
+pub mod sched;
+pub mod wire;
