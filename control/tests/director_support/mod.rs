@@ -61,12 +61,15 @@ impl Applier for RecordingApplier {
     }
 }
 
+/// The ids one `-Z` zeroed.
+pub type ZeroCall = (Vec<ServiceId>, Vec<DestId>);
+
 /// Counters keyed by id, and a record of what `-Z` zeroed.
 #[derive(Clone, Default)]
 pub struct FakeStats {
     pub services: Arc<Mutex<HashMap<ServiceId, ServiceCounters>>>,
     pub dests: Arc<Mutex<HashMap<DestId, DestCounters>>>,
-    pub zeroed: Arc<Mutex<Vec<(Vec<ServiceId>, Vec<DestId>)>>>,
+    pub zeroed: Arc<Mutex<Vec<ZeroCall>>>,
 }
 
 impl StatsSource for FakeStats {
