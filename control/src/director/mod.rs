@@ -20,6 +20,39 @@
 //! - [`listing`]: building listings from the configuration and the counters;
 //! - [`persist`]: the state file (atomic write, checksum, corrupt files set aside);
 //! - [`running`]: the [`Director`] itself.
+//!
+//! How the daemon wires it (its `Applier` compiles and sends the dataplane snapshot):
+//!
+//! ```no_run
+//! use control::config::Config;
+//! use control::director::{Applier, Director, Ids, Restored};
+//! use control::socket::{ControlServer, SocketOptions};
+//! use std::path::PathBuf;
+//!
+//! struct Snapshots; // the daemon's: build the snapshot, send it to every worker
+//! impl Applier for Snapshots {
+//!     fn apply(&mut self, _cfg: &Config, _ids: &Ids) -> Result<(), String> {
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cfg = Config::default(); // from the configuration file
+//! let daemon = cfg.daemon.clone();
+//! let mut director = Director::new(cfg, Box::new(Snapshots));
+//! if let Some(path) = &daemon.state_file {
+//!     if let Restored::SetAside { reason, .. } = director.restore(&PathBuf::from(path)) {
+//!         eprintln!("state file set aside: {reason}");
+//!     }
+//! }
+//! director.start()?;
+//! let (handle, _thread) = control::director::spawn(director)?;
+//! let server = ControlServer::start(SocketOptions::from_config(&daemon), handle.clone())?;
+//! // ... health checkers use handle.run_blocking(|d| d.set_dest_health(..)) ...
+//! server.shutdown();
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod actor;
 pub mod applier;
