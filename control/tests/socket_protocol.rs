@@ -171,7 +171,6 @@ fn a_half_sent_frame_is_cut_off_at_the_frame_timeout() {
 fn an_idle_connection_is_closed() {
     let h = Harness::start(|o| o.limits.idle_timeout = Duration::from_millis(200));
     let mut c = h.client();
-    c.hello();
     assert!(c.at_eof(), "closed without a word after the idle timeout");
 }
 
@@ -267,6 +266,57 @@ fn shutdown_closes_connections_and_removes_the_socket() {
 fn an_unknown_control_group_is_an_error() {
     let r = Harness::try_start(temp_dir(), |o| o.group = Some("no-such-group-rvs".into()));
     assert!(matches!(r, Err(SocketError::UnknownGroup(g)) if g == "no-such-group-rvs"));
+}
+
+#[test]
+fn a_peer_that_may_not_make_requests_cannot_send_large_frames() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut director = control::director::Director::new(
+        base_config(),
+        Box::new(RecordingApplier(Dataplane::default())),
+    );
+    director.start().unwrap();
+    let (handle, _thread) = control::director::spawn(director).unwrap();
+    let stranger = control::director::Caller {
+        uid: 1000,
+        gid: 1000,
+        pid: None,
+        authorized: false,
+    };
+    let replies = rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut client, mut server) = tokio::io::duplex(1 << 16);
+        let mut input = proto::encode(&Request::Hello { version: 1 }).unwrap();
+        input.extend_from_slice(&5000u32.to_be_bytes());
+        client.write_all(&input).await.unwrap();
+        control::socket::connection::serve(
+            &mut server,
+            stranger,
+            &handle,
+            &control::socket::Limits::default(),
+        )
+        .await;
+        drop(server);
+        let mut out = Vec::new();
+        client.read_to_end(&mut out).await.unwrap();
+        let mut rest = &out[..];
+        let mut replies: Vec<Response> = Vec::new();
+        while !rest.is_empty() {
+            replies.push(proto::read_frame(&mut rest).unwrap());
+        }
+        replies
+    });
+    assert!(matches!(replies[0], Response::Hello { .. }));
+    let (kind, message) = error_of(replies[1].clone());
+    assert_eq!(kind, ErrorKind::BadRequest);
+    assert_eq!(
+        message,
+        "a frame of 5000 bytes exceeds the limit of 4096 bytes"
+    );
+    assert_eq!(replies.len(), 2);
 }
 
 proptest! {

@@ -7,6 +7,9 @@ use super::Limits;
 use super::framing::{ReadError, read_frame, write_bytes, write_frame};
 use crate::director::{Caller, DirectorHandle};
 
+/// Largest frame accepted from a peer that is not allowed to make requests.
+pub const UNAUTHORIZED_MAX_FRAME: usize = 4096;
+
 fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
     Response::Error {
         kind,
@@ -21,6 +24,16 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     director: &DirectorHandle,
     limits: &Limits,
 ) {
+    // A peer that may not change anything only ever needs to say hello: it gets no room
+    // to make the daemon buffer large frames.
+    let limits = &if caller.authorized {
+        *limits
+    } else {
+        Limits {
+            max_frame: limits.max_frame.min(UNAUTHORIZED_MAX_FRAME),
+            ..*limits
+        }
+    };
     let mut greeted = false;
     loop {
         let body = match read_frame(stream, limits).await {
