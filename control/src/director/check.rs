@@ -39,7 +39,8 @@ pub fn is_unicast(addr: IpAddr) -> bool {
     }
 }
 
-/// ipvsadm's parser checks of `-A`/`-E` (everything but the scheduler name).
+/// ipvsadm's parser checks of `-A`/`-E` (everything but the scheduler name), in its
+/// order: the options as they are parsed, then the checks across options.
 pub fn service_spec(
     protocol: Protocol,
     addr: IpAddr,
@@ -61,16 +62,6 @@ pub fn service_spec(
             )));
         }
     }
-    if port == 0 && spec.persistent.is_none() {
-        return Err(Refusal::invalid(
-            "Zero port specified for non-persistent service",
-        ));
-    }
-    if spec.one_packet && protocol != Protocol::Udp {
-        return Err(Refusal::invalid(
-            "One-Packet Scheduling is only for UDP virtual services",
-        ));
-    }
     match addr {
         IpAddr::V4(_) if spec.netmask > 32 => {
             return Err(Refusal::invalid(
@@ -86,6 +77,16 @@ pub fn service_spec(
         && (t == 0 || t > MAX_TIMEOUT)
     {
         return Err(invalid_timeout(t));
+    }
+    if port == 0 && spec.persistent.is_none() {
+        return Err(Refusal::invalid(
+            "Zero port specified for non-persistent service",
+        ));
+    }
+    if spec.one_packet && protocol != Protocol::Udp {
+        return Err(Refusal::invalid(
+            "One-Packet Scheduling is only for UDP virtual services",
+        ));
     }
     Ok(())
 }
