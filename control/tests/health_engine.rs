@@ -164,9 +164,12 @@ fn service(port: u16, servers: Vec<ServerTarget>) -> ServiceTarget {
     }
 }
 
+/// Events with the (whole) second they arrived.
+type Events = Arc<Mutex<Vec<(u64, HealthEvent)>>>;
+
 /// Collects events with the (paused) time they arrived.
-fn collect(mut rx: control::health::engine::EventReceiver) -> Arc<Mutex<Vec<(u64, HealthEvent)>>> {
-    let out: Arc<Mutex<Vec<(u64, HealthEvent)>>> = Arc::default();
+fn collect(mut rx: control::health::engine::EventReceiver) -> Events {
+    let out: Events = Arc::default();
     let out2 = out.clone();
     let t0 = Instant::now();
     tokio::spawn(async move {
@@ -192,10 +195,7 @@ fn server_events(events: &Mutex<Vec<(u64, HealthEvent)>>) -> Vec<(u64, u8, Serve
         .collect()
 }
 
-fn start(
-    prober: Arc<Scripted>,
-    targets: Vec<ServiceTarget>,
-) -> (HealthEngine, Arc<Mutex<Vec<(u64, HealthEvent)>>>) {
+fn start(prober: Arc<Scripted>, targets: Vec<ServiceTarget>) -> (HealthEngine, Events) {
     let (engine, rx) = HealthEngine::start(
         &tokio::runtime::Handle::current(),
         targets,
