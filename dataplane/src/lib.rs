@@ -9,4 +9,6 @@ pub mod fwd;
 pub mod neigh;
 pub mod port;
 pub mod sched;
+pub mod stats;
 pub mod wire;
+pub mod worker;
