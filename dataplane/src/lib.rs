@@ -6,6 +6,7 @@
 
 pub mod conn;
 pub mod fwd;
+pub mod local;
 pub mod neigh;
 pub mod port;
 pub mod sched;

@@ -26,6 +26,7 @@ char *rvs_pktmbuf_adj(struct rte_mbuf *m, uint16_t len) { return rte_pktmbuf_adj
 char *rvs_pktmbuf_append(struct rte_mbuf *m, uint16_t len) { return rte_pktmbuf_append(m, len); }
 int rvs_pktmbuf_trim(struct rte_mbuf *m, uint16_t len) { return rte_pktmbuf_trim(m, len); }
 uint64_t rvs_mbuf_ol_flags(const struct rte_mbuf *m) { return m->ol_flags; }
+uint16_t rvs_mbuf_port(const struct rte_mbuf *m) { return m->port; }
 
 uint64_t rvs_mbuf_dynfield_u64(const struct rte_mbuf *m, int offset)
 {

@@ -36,6 +36,7 @@ char *rvs_pktmbuf_adj(struct rte_mbuf *m, uint16_t len);
 char *rvs_pktmbuf_append(struct rte_mbuf *m, uint16_t len);
 int rvs_pktmbuf_trim(struct rte_mbuf *m, uint16_t len);
 uint64_t rvs_mbuf_ol_flags(const struct rte_mbuf *m);
+uint16_t rvs_mbuf_port(const struct rte_mbuf *m);
 uint64_t rvs_mbuf_dynfield_u64(const struct rte_mbuf *m, int offset);
 
 unsigned int rvs_lcore_id(void);

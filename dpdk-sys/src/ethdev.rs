@@ -268,13 +268,6 @@ impl Port {
                 ));
             }
         }
-        if want_ts {
-            let found = timestamp_dynfield();
-            if let Some(field) = found {
-                crate::mbuf::set_rx_timestamp_field(field.0, field.1);
-            }
-            *lock(&self.inner.timestamp) = found;
-        }
         if cfg.promiscuous {
             // SAFETY: valid configured port. Failure only means the PMD has no such mode.
             unsafe { ffi::rte_eth_promiscuous_enable(id) };
@@ -283,7 +276,8 @@ impl Port {
         Ok(())
     }
 
-    /// Whether received buffers carry an RX timestamp.
+    /// Whether the RX timestamp field is registered (buffers may then carry a timestamp;
+    /// each says so with its flag).
     pub fn has_rx_timestamp(&self) -> bool {
         lock(&self.inner.timestamp).is_some()
     }
@@ -302,6 +296,19 @@ impl Port {
         if ret != 0 {
             return Err(DpdkError::from_ret(self.op("rte_eth_dev_start"), ret));
         }
+        // Drivers register the timestamp field at configure or start, some (net_pcap in
+        // 22.11) without advertising the offload; the per-mbuf flag tells which packets
+        // carry one, so looking it up whenever it exists is safe.
+        let found = timestamp_dynfield();
+        if let Some((offset, flag)) = found {
+            crate::mbuf::set_rx_timestamp_field(offset, flag);
+            let ns_per_unit = match self.info().map(|i| i.driver) {
+                Ok(d) if d == "net_pcap" => 1000,
+                _ => 1,
+            };
+            crate::mbuf::set_rx_timestamp_scale(self.inner.id, ns_per_unit);
+        }
+        *lock(&self.inner.timestamp) = found;
         *state = State::Started;
         Ok(())
     }

@@ -4,12 +4,25 @@
 //! packet is one contiguous byte slice between headroom and tailroom.
 use std::ptr::NonNull;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::ffi;
 
 /// Where drivers put the RX timestamp: (dynfield offset, ol_flags bit). DPDK registers the
 /// field once per process, so one global suffices; set when a port enables the offload.
 static RX_TIMESTAMP: OnceLock<(i32, u64)> = OnceLock::new();
+
+/// Per port id: what to multiply a driver's RX timestamp by to get nanoseconds. DPDK leaves
+/// the unit to the driver; net_pcap 22.11 stores microseconds (`tv_sec * 10^6 + tv_usec`).
+static RX_TIMESTAMP_SCALE: [AtomicU32; ffi::RTE_MAX_ETHPORTS as usize] =
+    [const { AtomicU32::new(1) }; ffi::RTE_MAX_ETHPORTS as usize];
+
+/// Sets the nanoseconds-per-unit of port `port`'s RX timestamps.
+pub(crate) fn set_rx_timestamp_scale(port: u16, ns_per_unit: u32) {
+    if let Some(s) = RX_TIMESTAMP_SCALE.get(usize::from(port)) {
+        s.store(ns_per_unit, Ordering::Relaxed);
+    }
+}
 
 /// Records the RX timestamp dynfield (offset must be a registered 8-byte dynfield).
 pub(crate) fn set_rx_timestamp_field(offset: i32, flag: u64) {
@@ -126,8 +139,8 @@ impl Mbuf {
         unsafe { ffi::rvs_pktmbuf_nb_segs(self.0.as_ptr()) }
     }
 
-    /// The RX timestamp the driver stored, when it did (net_pcap: the record's capture
-    /// time in ns since the epoch).
+    /// The RX timestamp the driver stored, in ns, when it did (net_pcap: the record's
+    /// capture time since the epoch).
     pub fn rx_timestamp(&self) -> Option<u64> {
         let &(offset, flag) = RX_TIMESTAMP.get()?;
         if self.ol_flags() & flag == 0 {
@@ -135,7 +148,13 @@ impl Mbuf {
         }
         // SAFETY: valid owned mbuf; `offset` is the registered 8-byte timestamp dynfield
         // (looked up by name from DPDK's registry before being stored).
-        Some(unsafe { ffi::rvs_mbuf_dynfield_u64(self.0.as_ptr(), offset) })
+        let raw = unsafe { ffi::rvs_mbuf_dynfield_u64(self.0.as_ptr(), offset) };
+        // SAFETY: valid owned mbuf; reads one field.
+        let port = unsafe { ffi::rvs_mbuf_port(self.0.as_ptr()) };
+        let scale = RX_TIMESTAMP_SCALE
+            .get(usize::from(port))
+            .map_or(1, |s| s.load(Ordering::Relaxed));
+        Some(raw.saturating_mul(u64::from(scale)))
     }
 }
 
