@@ -96,10 +96,9 @@ mod tests {
     fn unrunnable_configs_are_refused_with_the_reason() {
         let no_ports = parse("[dpdk]\nworkers = [0]\n").unwrap_err();
         assert!(no_ports.contains("no [[ports]]"), "{no_ports}");
-        let twice = parse(
-            "[dpdk]\nworkers = [1, 1]\n[[ports]]\nname = \"dp0\"\ndevice = \"net_null0\"\n",
-        )
-        .unwrap_err();
+        let twice =
+            parse("[dpdk]\nworkers = [1, 1]\n[[ports]]\nname = \"dp0\"\ndevice = \"net_null0\"\n")
+                .unwrap_err();
         assert!(twice.contains("core 1 is listed twice"), "{twice}");
         let typo = parse("[[ports]]\nname = \"dp0\"\ndevise = \"net_null0\"\n").unwrap_err();
         assert!(typo.contains("devise"), "{typo}");

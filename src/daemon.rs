@@ -42,7 +42,11 @@ pub fn run(cfg: &Config) -> Result<(), RvsdError> {
 
     let totals = run_workers(&eal, cfg, &dp, &snap, &stop)?;
     log::info!("stopping: closing ports");
-    let port_stats: Vec<_> = dp.ports.iter().map(|p| (p.name().to_string(), p.stats())).collect();
+    let port_stats: Vec<_> = dp
+        .ports
+        .iter()
+        .map(|p| (p.name().to_string(), p.stats()))
+        .collect();
     dp.close()?;
     eprint!("{}", report::counters(&totals));
     for (name, st) in port_stats {
@@ -138,10 +142,12 @@ fn worker_thread(
     stop: &AtomicBool,
 ) -> Result<(), String> {
     if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
-        return Err(format!("cannot pin to core {core} (is it online and allowed?)"));
+        return Err(format!(
+            "cannot pin to core {core} (is it online and allowed?)"
+        ));
     }
-    let _registration = ThreadRegistration::register(&eal)
-        .map_err(|e| format!("registering with DPDK: {e}"))?;
+    let _registration =
+        ThreadRegistration::register(&eal).map_err(|e| format!("registering with DPDK: {e}"))?;
     log::info!(
         "worker {} on core {core}, lcore {:?}",
         setup.id,

@@ -37,7 +37,12 @@ pub fn for_replay(cfg: &Config, devices: &[String], hugepages: bool) -> Vec<Stri
             "256".into(),
         ]
     };
-    args.extend(["-l".into(), core.to_string(), "--log-level=lib.eal:error".into(), "--no-telemetry".into()]);
+    args.extend([
+        "-l".into(),
+        core.to_string(),
+        "--log-level=lib.eal:error".into(),
+        "--no-telemetry".into(),
+    ]);
     add_devices(&mut args, devices.iter().map(String::as_str));
     args
 }
@@ -61,7 +66,10 @@ fn add_devices<'a>(args: &mut Vec<String>, devices: impl Iterator<Item = &'a str
 /// Whether enough free 2 MB hugepages are mounted for a 256 MB in-memory replay.
 pub fn hugepages_available() -> bool {
     let mounted = std::fs::read_to_string("/proc/mounts")
-        .map(|m| m.lines().any(|l| l.split_whitespace().nth(2) == Some("hugetlbfs")))
+        .map(|m| {
+            m.lines()
+                .any(|l| l.split_whitespace().nth(2) == Some("hugetlbfs"))
+        })
         .unwrap_or(false);
     let free = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -92,10 +100,20 @@ mod tests {
         let c = cfg(&["net_af_packet0,iface=veth0", "0000:03:00.0"]);
         assert_eq!(
             for_daemon(&c),
-            ["-l", "0", "--vdev", "net_af_packet0,iface=veth0", "-a", "0000:03:00.0"]
+            [
+                "-l",
+                "0",
+                "--vdev",
+                "net_af_packet0,iface=veth0",
+                "-a",
+                "0000:03:00.0"
+            ]
         );
         let c = cfg(&["net_null0"]);
-        assert_eq!(for_daemon(&c), ["-l", "0", "--vdev", "net_null0", "--no-pci"]);
+        assert_eq!(
+            for_daemon(&c),
+            ["-l", "0", "--vdev", "net_null0", "--no-pci"]
+        );
         assert_eq!(port_name("net_pcap0,rx_pcap=a.pcap"), "net_pcap0");
         assert_eq!(port_name("0000:03:00.0"), "0000:03:00.0");
     }

@@ -10,9 +10,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod config;
-mod error;
 mod daemon;
 mod eal_args;
+mod error;
 mod ports;
 mod replay;
 mod report;

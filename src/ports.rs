@@ -16,7 +16,10 @@ impl DpdkPorts {
     pub fn macs(&self) -> Result<Vec<[u8; 6]>, RvsdError> {
         self.ports
             .iter()
-            .map(|p| p.mac().context(|| format!("reading the MAC of {}", p.name())))
+            .map(|p| {
+                p.mac()
+                    .context(|| format!("reading the MAC of {}", p.name()))
+            })
             .collect()
     }
 

@@ -35,9 +35,9 @@ pub fn net_pcap_mac(port: u16) -> [u8; 6] {
 }
 
 fn devarg_path(p: &Path) -> Result<String, RvsdError> {
-    let s = p.to_str().ok_or_else(|| {
-        RvsdError::Other(format!("{}: path is not valid UTF-8", p.display()))
-    })?;
+    let s = p
+        .to_str()
+        .ok_or_else(|| RvsdError::Other(format!("{}: path is not valid UTF-8", p.display())))?;
     if s.contains(',') || s.contains('=') {
         return Err(RvsdError::Other(format!(
             "{s}: net_pcap cannot take a path containing ',' or '='"
@@ -77,7 +77,9 @@ pub fn run_dpdk(cfg: &Config, input: &Path, output: &Path) -> Result<(), RvsdErr
     let snap = Arc::new(snapshot::build(cfg, &dp.macs()?, 1));
     let mut queues = Vec::with_capacity(dp.ports.len());
     for p in &dp.ports {
-        let q = p.queue(0).context(|| format!("taking queue 0 of {}", p.name()))?;
+        let q = p
+            .queue(0)
+            .context(|| format!("taking queue 0 of {}", p.name()))?;
         queues.push(DpdkQueue::new(q, dp.pool.clone()));
     }
     let counters = Arc::new(WorkerCounters::default());

@@ -44,9 +44,8 @@ fn run_until_answered_then_signal(signal: &str) {
 
     // net_pcap flushes its output after every burst: wait until both queues answered.
     let start = Instant::now();
-    let answered = |p: &std::path::Path| {
-        dataplane::port::pcap::read_capture(p).is_ok_and(|r| r.len() == 4)
-    };
+    let answered =
+        |p: &std::path::Path| dataplane::port::pcap::read_capture(p).is_ok_and(|r| r.len() == 4);
     while !(answered(&out0) && answered(&out1)) {
         if start.elapsed() > Duration::from_secs(30) {
             let _ = Command::new("kill").args(["-KILL", &pid]).status();
@@ -63,13 +62,24 @@ fn run_until_answered_then_signal(signal: &str) {
     let out = wait_with_deadline(child, Duration::from_secs(20));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {}:\n{stderr}", out.status);
-    assert!(stderr.contains("2 worker(s) running on cores [0, 1]"), "{stderr}");
+    assert!(
+        stderr.contains("2 worker(s) running on cores [0, 1]"),
+        "{stderr}"
+    );
     assert!(stderr.contains("worker 0 on core 0"), "{stderr}");
     assert!(stderr.contains("worker 1 on core 1"), "{stderr}");
     assert!(stderr.contains("stopped"), "{stderr}");
     // Both workers' counters are summed in the final report.
-    assert_eq!(counter(&stderr_tail(&stderr), "rx_packets"), Some(24), "{stderr}");
-    assert_eq!(counter(&stderr_tail(&stderr), "arp_replies"), Some(4), "{stderr}");
+    assert_eq!(
+        counter(&stderr_tail(&stderr), "rx_packets"),
+        Some(24),
+        "{stderr}"
+    );
+    assert_eq!(
+        counter(&stderr_tail(&stderr), "arp_replies"),
+        Some(4),
+        "{stderr}"
+    );
     let expected = frames(&fixture("local-expected.pcap"));
     assert_eq!(frames(&out0), expected);
     assert_eq!(frames(&out1), expected);

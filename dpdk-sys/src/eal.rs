@@ -42,8 +42,9 @@ impl Eal {
         for a in args {
             let a = a.as_ref();
             cargs.push(
-                CString::new(a)
-                    .map_err(|_| DpdkError::Invalid(format!("EAL argument {a:?} has a NUL byte")))?,
+                CString::new(a).map_err(|_| {
+                    DpdkError::Invalid(format!("EAL argument {a:?} has a NUL byte"))
+                })?,
             );
         }
         if INITIALISED.swap(true, Ordering::SeqCst) {

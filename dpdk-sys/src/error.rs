@@ -62,5 +62,7 @@ pub(crate) fn strerror(code: i32) -> String {
         return format!("error {code}");
     }
     // SAFETY: non-null and NUL-terminated (see above).
-    unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned()
 }

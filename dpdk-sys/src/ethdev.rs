@@ -471,9 +471,11 @@ impl Port {
 /// Looks up the RX timestamp dynfield and dynflag (registered by the driver at configure).
 fn timestamp_dynfield() -> Option<(i32, u64)> {
     // SAFETY: lookup by name of DPDK-registered mbuf fields; NULL params are allowed.
-    let offset = unsafe { ffi::rte_mbuf_dynfield_lookup(TIMESTAMP_FIELD.as_ptr(), std::ptr::null_mut()) };
+    let offset =
+        unsafe { ffi::rte_mbuf_dynfield_lookup(TIMESTAMP_FIELD.as_ptr(), std::ptr::null_mut()) };
     // SAFETY: as above.
-    let bit = unsafe { ffi::rte_mbuf_dynflag_lookup(TIMESTAMP_FLAG.as_ptr(), std::ptr::null_mut()) };
+    let bit =
+        unsafe { ffi::rte_mbuf_dynflag_lookup(TIMESTAMP_FLAG.as_ptr(), std::ptr::null_mut()) };
     if offset < 0 || !(0..64).contains(&bit) {
         return None;
     }

@@ -73,7 +73,8 @@ pub fn spsc_ring(
             ffi::RING_F_SP_ENQ | ffi::RING_F_SC_DEQ,
         )
     };
-    let ptr = NonNull::new(ptr).ok_or_else(|| DpdkError::from_errno(format!("rte_ring_create({name})")))?;
+    let ptr = NonNull::new(ptr)
+        .ok_or_else(|| DpdkError::from_errno(format!("rte_ring_create({name})")))?;
     let ring = Arc::new(RingInner {
         ptr,
         _eal: eal.clone(),

@@ -94,7 +94,11 @@ fn arp_request_for_our_address_becomes_the_reply() {
     assert_eq!(&f[14..20], &[0, 1, 8, 0, 6, 4]);
     assert_eq!(&f[20..22], &[0, 2], "operation reply");
     assert_eq!(&f[22..28], &OUR_MAC, "sender hardware = us");
-    assert_eq!(&f[28..32], &OUR_IP.octets(), "sender IP = the asked address");
+    assert_eq!(
+        &f[28..32],
+        &OUR_IP.octets(),
+        "sender IP = the asked address"
+    );
     assert_eq!(&f[32..38], &PEER_MAC, "target hardware = requester");
     assert_eq!(&f[38..42], &PEER_IP.octets(), "target IP = requester");
     assert_eq!(f.len(), 60, "padding kept");
@@ -103,7 +107,10 @@ fn arp_request_for_our_address_becomes_the_reply() {
 #[test]
 fn other_arp_is_dropped_with_its_reason() {
     let cases = [
-        (arp_request(Ipv4Addr::new(10, 0, 0, 9), 1), DropReason::ArpNotOurs),
+        (
+            arp_request(Ipv4Addr::new(10, 0, 0, 9), 1),
+            DropReason::ArpNotOurs,
+        ),
         (arp_request(OUR_IP, 2), DropReason::ArpNotRequest),
         (arp_request(OUR_IP, 9), DropReason::ArpMalformed),
         (arp_request(PEER_IP, 1), DropReason::ArpNotRequest), // gratuitous
@@ -136,7 +143,11 @@ fn echo_request_to_us_becomes_a_valid_reply() {
     assert!(checksum::verify(&f[34..]), "ICMP checksum");
     assert_eq!(f[34], 0, "echo reply");
     assert_eq!(f[35], 0);
-    assert_eq!(&f[38..], &request[38..], "identifier, sequence and data echoed");
+    assert_eq!(
+        &f[38..],
+        &request[38..],
+        "identifier, sequence and data echoed"
+    );
 }
 
 #[test]
@@ -158,7 +169,10 @@ fn other_ipv4_is_dropped_with_its_reason() {
     let mut ipv6 = echo_request(OUR_MAC, OUR_IP, 8);
     ipv6[12..14].copy_from_slice(&[0x86, 0xdd]);
     let cases = [
-        (echo_request(OUR_MAC, Ipv4Addr::new(10, 0, 0, 7), 8), DropReason::NotForUs),
+        (
+            echo_request(OUR_MAC, Ipv4Addr::new(10, 0, 0, 7), 8),
+            DropReason::NotForUs,
+        ),
         (echo_request(PEER_MAC, OUR_IP, 8), DropReason::NotForUs),
         (echo_request(OUR_MAC, OUR_IP, 13), DropReason::IcmpNotEcho),
         (echo_request(OUR_MAC, OUR_IP, 0), DropReason::IcmpNotEcho),
@@ -167,7 +181,10 @@ fn other_ipv4_is_dropped_with_its_reason() {
         (udp, DropReason::LocalProtoUnhandled),
         (fragment, DropReason::Ipv4Fragment),
         (ipv6, DropReason::NotIpv4),
-        (echo_request(OUR_MAC, OUR_IP, 8)[..30].to_vec(), DropReason::Truncated),
+        (
+            echo_request(OUR_MAC, OUR_IP, 8)[..30].to_vec(),
+            DropReason::Truncated,
+        ),
         (vec![0u8; 10], DropReason::Truncated),
     ];
     for (i, (mut f, reason)) in cases.into_iter().enumerate() {

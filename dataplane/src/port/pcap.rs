@@ -39,7 +39,9 @@ pub enum CaptureError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: not a pcap file ({reason}); pcapng is not supported, convert with `editcap -F pcap`")]
+    #[error(
+        "{path}: not a pcap file ({reason}); pcapng is not supported, convert with `editcap -F pcap`"
+    )]
     NotPcap { path: PathBuf, reason: String },
     #[error("{path}: link type {link} is not Ethernet")]
     NotEthernet { path: PathBuf, link: String },
@@ -62,15 +64,14 @@ pub fn read_capture(path: &Path) -> Result<Vec<Record>, CaptureError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let mut reader = PcapReader::new(std::io::BufReader::new(file)).map_err(|e| {
-        CaptureError::NotPcap {
+    let mut reader =
+        PcapReader::new(std::io::BufReader::new(file)).map_err(|e| CaptureError::NotPcap {
             path: path.to_path_buf(),
             reason: match e {
                 PcapError::IncompleteBuffer => "shorter than a pcap header".to_string(),
                 other => other.to_string(),
             },
-        }
-    })?;
+        })?;
     let link = reader.header().datalink;
     if link != DataLink::ETHERNET {
         return Err(CaptureError::NotEthernet {
@@ -176,7 +177,9 @@ impl PacketBuf for PcapBuf {
     }
 
     fn data_mut(&mut self) -> &mut [u8] {
-        self.storage.get_mut(self.start..self.end).unwrap_or(&mut [])
+        self.storage
+            .get_mut(self.start..self.end)
+            .unwrap_or(&mut [])
     }
 
     fn headroom(&self) -> usize {
@@ -271,12 +274,13 @@ impl PcapQueue {
                     snaplen: 65535,
                     ..PcapHeader::default()
                 };
-                let writer = PcapWriter::with_header(BufWriter::new(file), header).map_err(
-                    |source| CaptureError::Write {
-                        path: path.to_path_buf(),
-                        source,
-                    },
-                )?;
+                let writer =
+                    PcapWriter::with_header(BufWriter::new(file), header).map_err(|source| {
+                        CaptureError::Write {
+                            path: path.to_path_buf(),
+                            source,
+                        }
+                    })?;
                 Sink::File {
                     path: path.to_path_buf(),
                     writer: Some(writer),

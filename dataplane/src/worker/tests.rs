@@ -1,8 +1,8 @@
 //! Tests of the loop itself, over an in-memory port and a stage driven by the first bytes
 //! of each packet (the real stage has its own tests in `local`).
 use super::*;
-use crate::port::pcap::{BufPool, PcapBuf};
 use crate::port::PacketBuf;
+use crate::port::pcap::{BufPool, PcapBuf};
 
 /// An in-memory queue: `input` is received in order (with timestamps), transmitted packets
 /// are collected, and at most `tx_room` are accepted per burst.
@@ -70,7 +70,9 @@ impl Stage for ByteStage {
         d[2] = ctx.snapshot.generation as u8;
         d[3] = ctx.now as u8;
         match d[0] {
-            0 => Verdict::Transmit { port: u16::from(d[1]) },
+            0 => Verdict::Transmit {
+                port: u16::from(d[1]),
+            },
             1 => Verdict::Drop(DropReason::NotForUs),
             2 if !ctx.handed_off => Verdict::HandOff {
                 worker: u16::from(d[1]),
@@ -141,7 +143,13 @@ fn verdicts_route_packets_and_count_drops() {
 #[test]
 fn time_follows_packet_timestamps_and_timers_run_between_bursts() {
     let pool = BufPool::new(8);
-    let p0 = MemQueue::new(&pool, vec![(Some(1_000), vec![0, 0, 0, 0]), (Some(2_005), vec![0, 0, 0, 0])]);
+    let p0 = MemQueue::new(
+        &pool,
+        vec![
+            (Some(1_000), vec![0, 0, 0, 0]),
+            (Some(2_005), vec![0, 0, 0, 0]),
+        ],
+    );
     let (mut w, _tx) = worker(0, vec![p0], HandOffEnds::none());
     w.poll();
     assert_eq!(w.now(), 2_005);
