@@ -74,7 +74,7 @@ def main():
         # 9. IPv6: not_ipv4.
         Ether(src=CLIENT_MAC, dst=DIRECTOR_MAC) / IPv6(src="2001:db8::1", dst="2001:db8::2") / Raw(b"x" * 8),
         # 10. ICMP timestamp request to the director: icmp_not_echo.
-        Ether(src=CLIENT_MAC, dst=DIRECTOR_MAC) / IP(src=CLIENT_IP, dst=DIRECTOR_IP, id=0x0103) / ICMP(type=13),
+        Ether(src=CLIENT_MAC, dst=DIRECTOR_MAC) / IP(src=CLIENT_IP, dst=DIRECTOR_IP, id=0x0103) / ICMP(type=13, ts_ori=0, ts_rx=0, ts_tx=0),
         # 11. UDP to the director: local_proto_unhandled.
         Ether(src=CLIENT_MAC, dst=DIRECTOR_MAC) / IP(src=CLIENT_IP, dst=DIRECTOR_IP, id=0x0104)
         / UDP(sport=40000, dport=53) / Raw(b"query"),
