@@ -94,6 +94,7 @@ fn run_workers(
             updates: rx,
             counters: wc,
             handoff: meshes.next().unwrap_or_else(HandOffEnds::none),
+            burst: usize::from(cfg.dpdk.burst),
         };
         let eal = eal.clone();
         let stop = Arc::clone(stop);

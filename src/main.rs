@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod bench;
 mod config;
 mod daemon;
 mod eal_args;
@@ -56,6 +57,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Engine::Dpdk)]
         engine: Engine,
     },
+    /// Measure the worker loop with the local responder over net_null ports (Mpps).
+    Bench {
+        /// Seconds to measure.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
 }
 
 /// Which port backend a replay uses.
@@ -70,6 +77,9 @@ fn main() -> ExitCode {
         .format_timestamp_millis()
         .init();
     let cli = Cli::parse();
+    if let Some(Command::Bench { seconds }) = cli.command {
+        return finish(bench::run(seconds));
+    }
     let Some(config_path) = cli.config else {
         eprintln!("rvsd: --config FILE is required (see docs/config.md)");
         return ExitCode::from(2);
@@ -82,7 +92,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command.unwrap_or(Command::Run) {
-        Command::Run => daemon::run(&cfg),
+        Command::Run | Command::Bench { .. } => daemon::run(&cfg),
         Command::Replay {
             input,
             output,
@@ -92,10 +102,14 @@ fn main() -> ExitCode {
             Engine::Pcap => replay::run_pcap(&cfg, &input, &output),
         },
     };
+    finish(result)
+}
+
+fn finish(result: Result<(), error::RvsdError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("rvsd: {e:#}");
+            eprintln!("rvsd: {e}");
             ExitCode::FAILURE
         }
     }

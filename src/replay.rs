@@ -92,6 +92,7 @@ pub fn run_dpdk(cfg: &Config, input: &Path, output: &Path) -> Result<(), RvsdErr
         updates,
         counters: Arc::clone(&counters),
         handoff: HandOffEnds::none(),
+        burst: usize::from(cfg.dpdk.burst),
     });
     let port0 = dp
         .ports
@@ -155,6 +156,7 @@ pub fn run_pcap(cfg: &Config, input: &Path, output: &Path) -> Result<(), RvsdErr
         updates,
         counters: Arc::clone(&counters),
         handoff: HandOffEnds::none(),
+        burst: usize::from(cfg.dpdk.burst),
     });
     drain(&mut worker);
     let mut queues = worker.into_queues().into_iter();

@@ -500,9 +500,10 @@ impl EthQueue {
         self.queue
     }
 
-    /// Receives up to the free capacity of `out`, appending; returns how many arrived.
-    pub fn rx_burst<const N: usize>(&mut self, out: &mut ArrayVec<Mbuf, N>) -> usize {
-        let room = out.remaining_capacity().min(usize::from(u16::MAX));
+    /// Receives up to `max` packets (at most the free capacity of `out`), appending;
+    /// returns how many arrived.
+    pub fn rx_burst<const N: usize>(&mut self, out: &mut ArrayVec<Mbuf, N>, max: usize) -> usize {
+        let room = out.remaining_capacity().min(max);
         if room == 0 {
             return 0;
         }

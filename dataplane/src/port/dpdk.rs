@@ -78,8 +78,8 @@ impl PortQueue for DpdkQueue {
     type Buf = Mbuf;
 
     #[inline]
-    fn rx_burst(&mut self, out: &mut Burst<Mbuf>) -> usize {
-        self.queue.rx_burst(out)
+    fn rx_burst(&mut self, out: &mut Burst<Mbuf>, max: usize) -> usize {
+        self.queue.rx_burst(out, max)
     }
 
     #[inline]

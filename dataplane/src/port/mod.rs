@@ -72,8 +72,9 @@ pub trait PacketBuf: Send {
 /// Queue q of one port (RX queue q and TX queue q), owned by one worker.
 pub trait PortQueue: Send {
     type Buf: PacketBuf;
-    /// Receives up to the free capacity of `out`, appending; returns how many arrived.
-    fn rx_burst(&mut self, out: &mut Burst<Self::Buf>) -> usize;
+    /// Receives up to `max` packets (and at most the free capacity of `out`), appending;
+    /// returns how many arrived.
+    fn rx_burst(&mut self, out: &mut Burst<Self::Buf>, max: usize) -> usize;
     /// Transmits from the front of `bufs`; sent packets leave `bufs`, unsent ones stay at the
     /// front (a full TX ring). Returns how many were sent.
     fn tx_burst(&mut self, bufs: &mut Burst<Self::Buf>) -> usize;

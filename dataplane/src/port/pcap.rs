@@ -343,9 +343,9 @@ impl Drop for PcapQueue {
 impl PortQueue for PcapQueue {
     type Buf = PcapBuf;
 
-    fn rx_burst(&mut self, out: &mut Burst<PcapBuf>) -> usize {
+    fn rx_burst(&mut self, out: &mut Burst<PcapBuf>, max: usize) -> usize {
         let mut got = 0;
-        while !out.is_full() {
+        while !out.is_full() && got < max {
             let Some(record) = self.input.get(self.next) else {
                 break;
             };
@@ -399,6 +399,7 @@ impl PortQueue for PcapQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::port::BURST_MAX;
 
     fn pool() -> Arc<BufPool> {
         BufPool::new(8)
@@ -453,12 +454,13 @@ mod tests {
         let pool = BufPool::new(128);
         let mut q = PcapQueue::new(input, None, pool).unwrap();
         let mut burst = Burst::new();
-        assert_eq!(q.rx_burst(&mut burst), 64);
+        assert_eq!(q.rx_burst(&mut burst, BURST_MAX), 64);
         assert_eq!(burst[5].data()[0], 5);
         assert_eq!(burst[5].rx_timestamp(), Some(5000));
         assert!(!q.is_drained());
         burst.clear();
-        assert_eq!(q.rx_burst(&mut burst), 6);
+        assert_eq!(q.rx_burst(&mut burst, 4), 4);
+        assert_eq!(q.rx_burst(&mut burst, BURST_MAX), 2);
         assert_eq!(burst[0].data()[0], 64);
         assert!(q.is_drained());
         assert_eq!(q.tx_burst(&mut burst), 6);
@@ -480,7 +482,7 @@ mod tests {
         ];
         let mut q = PcapQueue::new(input, None, BufPool::new(4)).unwrap();
         let mut burst = Burst::new();
-        assert_eq!(q.rx_burst(&mut burst), 1);
+        assert_eq!(q.rx_burst(&mut burst, BURST_MAX), 1);
         assert_eq!(q.rx_errors, 1);
         assert_eq!(burst[0].data(), &[1; 60][..]);
     }

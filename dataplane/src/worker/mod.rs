@@ -41,6 +41,8 @@ pub struct WorkerSetup<Q: PortQueue, S: Stage> {
     pub updates: Receiver<Arc<Snapshot>>,
     pub counters: Arc<WorkerCounters>,
     pub handoff: HandOffEnds<Q::Buf>,
+    /// Packets asked of each port per poll (`dpdk.burst`), 1..=[`BURST_MAX`].
+    pub burst: usize,
 }
 
 /// A running worker (see the module documentation).
@@ -54,6 +56,7 @@ pub struct Worker<Q: PortQueue, S: Stage> {
     updates: Receiver<Arc<Snapshot>>,
     counters: Arc<WorkerCounters>,
     handoff: HandOffEnds<Q::Buf>,
+    burst: usize,
     /// Origin of the monotonic clock used when packets carry no timestamp.
     epoch: Instant,
     /// The worker's current time in ns (see [`PacketCtx::now`]).
@@ -75,6 +78,7 @@ impl<Q: PortQueue, S: Stage> Worker<Q, S> {
             updates: setup.updates,
             counters: setup.counters,
             handoff: setup.handoff,
+            burst: setup.burst.clamp(1, BURST_MAX),
             epoch: Instant::now(),
             now: 0,
             packet_time: false,
@@ -128,7 +132,7 @@ impl<Q: PortQueue, S: Stage> Worker<Q, S> {
         for port in 0..self.queues.len() {
             let mut burst: Burst<Q::Buf> = Burst::new();
             let n = match self.queues.get_mut(port) {
-                Some(q) => q.rx_burst(&mut burst),
+                Some(q) => q.rx_burst(&mut burst, self.burst),
                 None => 0,
             };
             if n == 0 {

@@ -28,9 +28,9 @@ impl MemQueue {
 
 impl PortQueue for MemQueue {
     type Buf = PcapBuf;
-    fn rx_burst(&mut self, out: &mut Burst<PcapBuf>) -> usize {
+    fn rx_burst(&mut self, out: &mut Burst<PcapBuf>, max: usize) -> usize {
         let mut n = 0;
-        while !out.is_full() {
+        while !out.is_full() && n < max {
             let Some((ts, data)) = self.input.get(self.next) else {
                 break;
             };
@@ -103,6 +103,7 @@ fn worker(
         updates: rx,
         counters: Arc::new(WorkerCounters::default()),
         handoff,
+        burst: BURST_MAX,
     });
     (w, tx)
 }
