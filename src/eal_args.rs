@@ -16,9 +16,24 @@ pub fn port_name(device: &str) -> &str {
     device.split(',').next().unwrap_or(device).trim()
 }
 
-/// EAL arguments for `rvsd --config`: the operator's, then the ports.
+/// EAL arguments for `rvsd --config`: the operator's, `--in-memory` when they use
+/// hugepages without saying how, then the ports.
+///
+/// rvs runs no DPDK secondary processes, so it has no use for the hugepage and runtime
+/// files a default EAL leaves in /dev/hugepages and /var/run/dpdk (they would outlive a
+/// crash, too); `--in-memory` keeps everything anonymous.
 pub fn for_daemon(cfg: &Config) -> Vec<String> {
     let mut args = cfg.dpdk.eal_args.clone();
+    let memory_mode_given = args.iter().any(|a| {
+        matches!(
+            a.as_str(),
+            "--no-huge" | "--in-memory" | "--huge-unlink" | "--file-prefix"
+        ) || a.starts_with("--file-prefix=")
+            || a.starts_with("--huge-unlink=")
+    });
+    if !memory_mode_given {
+        args.push("--in-memory".into());
+    }
     add_devices(&mut args, cfg.ports.iter().map(|p| p.device.as_str()));
     args
 }
