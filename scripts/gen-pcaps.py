@@ -6,7 +6,7 @@ pcaps/local-in.pcap        what arrives on port dp0 of a director whose address 
 pcaps/local-expected.pcap  what the director must send back, built independently by scapy
                            (checksums computed from scratch, not incrementally as rvs does)
 
-Run: /usr/bin/python3 scripts/gen-pcaps.py   (needs python3-scapy)
+Run: /usr/bin/python3 scripts/gen-pcaps.py [OUT_DIR]   (needs python3-scapy; default pcaps/)
 """
 import os
 import sys
@@ -49,7 +49,8 @@ def echo_reply_from_director(peer_mac, peer_ip, ident, seq, payload, ip_id):
 
 
 def main():
-    out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pcaps")
+    default_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pcaps")
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else default_dir
     os.makedirs(out_dir, exist_ok=True)
     payload1 = b"rvs-echo-0001" + bytes(range(32))
     payload2 = bytes(range(256)) * 4  # a 1024-byte ping

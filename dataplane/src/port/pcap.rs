@@ -400,6 +400,32 @@ impl PortQueue for PcapQueue {
 mod tests {
     use super::*;
     use crate::port::BURST_MAX;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the file holds, reading it gives records or an error, never a panic;
+        /// a valid header followed by garbage is read up to the garbage.
+        #[test]
+        fn arbitrary_files_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..300),
+                                       with_header in any::<bool>()) {
+            let path = std::env::temp_dir().join(format!(
+                "rvs-pcap-prop-{}-{:?}.pcap",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            let mut bytes = Vec::new();
+            if with_header {
+                PcapHeader::default().write_to(&mut bytes).unwrap();
+            }
+            bytes.extend_from_slice(&tail);
+            std::fs::write(&path, &bytes).unwrap();
+            let result = read_capture(&path);
+            std::fs::remove_file(&path).unwrap();
+            if let Ok(records) = result {
+                prop_assert!(!records.is_empty());
+            }
+        }
+    }
 
     fn pool() -> Arc<BufPool> {
         BufPool::new(8)
