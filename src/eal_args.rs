@@ -118,16 +118,18 @@ mod tests {
             [
                 "-l",
                 "0",
+                "--in-memory",
                 "--vdev",
                 "net_af_packet0,iface=veth0",
                 "-a",
                 "0000:03:00.0"
             ]
         );
-        let c = cfg(&["net_null0"]);
+        let mut c = cfg(&["net_null0"]);
+        c.dpdk.eal_args.push("--no-huge".into());
         assert_eq!(
             for_daemon(&c),
-            ["-l", "0", "--vdev", "net_null0", "--no-pci"]
+            ["-l", "0", "--no-huge", "--vdev", "net_null0", "--no-pci"]
         );
         assert_eq!(port_name("net_pcap0,rx_pcap=a.pcap"), "net_pcap0");
         assert_eq!(port_name("0000:03:00.0"), "0000:03:00.0");
@@ -147,6 +149,7 @@ mod tests {
                 "-l",
                 "1",
                 "--log-level=lib.eal:error",
+                "--no-telemetry",
                 "--vdev",
                 "net_pcap0,rx_pcap=i,tx_pcap=o",
                 "--no-pci"

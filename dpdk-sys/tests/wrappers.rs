@@ -56,7 +56,10 @@ fn eal_mempool_mbuf_ring_and_port_wrappers() {
     .unwrap();
 
     let pool = Mempool::new(&eal, "test_pool", 511, 32, 2176, -1).expect("pool");
-    assert!(Mempool::new(&eal, "test_pool", 511, 32, 2176, -1).is_err(), "name reuse");
+    assert!(
+        Mempool::new(&eal, "test_pool", 511, 32, 2176, -1).is_err(),
+        "name reuse"
+    );
 
     // Headroom operations on a fresh mbuf.
     let mut m = pool.alloc().expect("mbuf");
@@ -134,7 +137,8 @@ fn eal_mempool_mbuf_ring_and_port_wrappers() {
     assert_eq!((st.ipackets, st.opackets), (3, 3));
     let xs = port.xstats().unwrap();
     assert!(
-        xs.iter().any(|x| x.name == "rx_good_packets" && x.value == 3),
+        xs.iter()
+            .any(|x| x.name == "rx_good_packets" && x.value == 3),
         "{xs:?}"
     );
     assert!(port.stop().is_err(), "refused while the queue handle lives");
