@@ -45,7 +45,8 @@ pub fn run(cfg: &Config) -> Result<(), RvsdError> {
     let port_stats: Vec<_> = dp
         .ports
         .iter()
-        .map(|p| (p.name().to_string(), p.stats()))
+        .zip(&cfg.ports)
+        .map(|(p, c)| (c.name.clone(), p.stats()))
         .collect();
     dp.close()?;
     eprint!("{}", report::counters(&totals));

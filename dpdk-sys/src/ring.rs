@@ -1,7 +1,7 @@
 //! Single-producer/single-consumer `rte_ring`s of mbufs, split into their two ends.
 //!
 //! rvs's worker hand-off uses a Rust queue that works with both buffer types (see
-//! `dataplane::handoff`); this wrapper exists for DPDK-side uses that need an `rte_ring`
+//! `dataplane::worker::handoff`); this wrapper exists for DPDK-side uses that need an `rte_ring`
 //! (for example a ring-backed port, `net_ring`, or a future secondary process).
 use std::cell::Cell;
 use std::ffi::{CString, c_void};
