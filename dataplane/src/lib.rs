@@ -6,7 +6,10 @@
 
 pub mod conn;
 pub mod fwd;
+pub mod local;
 pub mod neigh;
 pub mod port;
 pub mod sched;
+pub mod stats;
 pub mod wire;
+pub mod worker;

@@ -1,0 +1,277 @@
+//! Per-worker counters.
+//!
+//! Each worker owns one [`WorkerCounters`], cache-line aligned so two workers never share
+//! a line. Every counter has exactly one writer (its worker), so an increment is a relaxed
+//! load and store rather than a locked read-modify-write; the control thread reads them with
+//! relaxed loads and may see a value a few packets old, never a torn one.
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why a packet was dropped. Each reason is one counter with a stable name (used in
+/// statistics output and tests; never rename one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum DropReason {
+    /// Shorter than the headers its type announces (Ethernet, ARP, IPv4, ICMP).
+    Truncated,
+    /// Neither ARP nor IPv4 (IPv6, LLDP, unknown EtherTypes; VLAN tags are not yet handled).
+    NotIpv4,
+    /// An ARP packet that is not Ethernet/IPv4 or has an unknown operation.
+    ArpMalformed,
+    /// An ARP request for an address that is not the director's.
+    ArpNotOurs,
+    /// An ARP reply or gratuitous ARP (the neighbour table will learn from these).
+    ArpNotRequest,
+    /// An IPv4 header that fails validation (version, header length, checksum, length).
+    Ipv4Malformed,
+    /// A fragment (rvs does not reassemble).
+    Ipv4Fragment,
+    /// IPv4 to an address that is neither the director's nor (later) a virtual service.
+    NotForUs,
+    /// ICMP to the director that is not an echo request.
+    IcmpNotEcho,
+    /// ICMP with a bad checksum or length.
+    IcmpMalformed,
+    /// Another IP protocol to the director's own address (TCP/UDP go to the kernel port
+    /// once it exists).
+    LocalProtoUnhandled,
+    /// The verdict named a port or worker that does not exist.
+    NoSuchPort,
+    /// The TX queue stayed full.
+    TxFull,
+    /// The hand-off ring to another worker was full.
+    HandOffFull,
+    /// Meant for the kernel-side port, which is not configured.
+    NoKernelPort,
+}
+
+impl DropReason {
+    /// Number of reasons (size of the counter array).
+    pub const COUNT: usize = 15;
+
+    /// Every reason, in counter order.
+    pub const ALL: [DropReason; Self::COUNT] = [
+        DropReason::Truncated,
+        DropReason::NotIpv4,
+        DropReason::ArpMalformed,
+        DropReason::ArpNotOurs,
+        DropReason::ArpNotRequest,
+        DropReason::Ipv4Malformed,
+        DropReason::Ipv4Fragment,
+        DropReason::NotForUs,
+        DropReason::IcmpNotEcho,
+        DropReason::IcmpMalformed,
+        DropReason::LocalProtoUnhandled,
+        DropReason::NoSuchPort,
+        DropReason::TxFull,
+        DropReason::HandOffFull,
+        DropReason::NoKernelPort,
+    ];
+
+    /// The stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Truncated => "truncated",
+            DropReason::NotIpv4 => "not_ipv4",
+            DropReason::ArpMalformed => "arp_malformed",
+            DropReason::ArpNotOurs => "arp_not_ours",
+            DropReason::ArpNotRequest => "arp_not_request",
+            DropReason::Ipv4Malformed => "ipv4_malformed",
+            DropReason::Ipv4Fragment => "ipv4_fragment",
+            DropReason::NotForUs => "not_for_us",
+            DropReason::IcmpNotEcho => "icmp_not_echo",
+            DropReason::IcmpMalformed => "icmp_malformed",
+            DropReason::LocalProtoUnhandled => "local_proto_unhandled",
+            DropReason::NoSuchPort => "no_such_port",
+            DropReason::TxFull => "tx_full",
+            DropReason::HandOffFull => "handoff_full",
+            DropReason::NoKernelPort => "no_kernel_port",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One single-writer counter.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds `n`. Only the owning worker calls this (single writer), hence load + store.
+    #[inline(always)]
+    pub fn add(&self, n: u64) {
+        let v = self.0.load(Ordering::Relaxed);
+        self.0.store(v.wrapping_add(n), Ordering::Relaxed);
+    }
+
+    #[inline(always)]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The counters of one worker.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub struct WorkerCounters {
+    pub rx_packets: Counter,
+    pub rx_bytes: Counter,
+    pub tx_packets: Counter,
+    pub tx_bytes: Counter,
+    /// ARP replies the director sent for its own addresses.
+    pub arp_replies: Counter,
+    /// ICMP echo replies the director sent.
+    pub icmp_echo_replies: Counter,
+    /// Packets handed to / received from other workers.
+    pub handoff_out: Counter,
+    pub handoff_in: Counter,
+    /// Polls that received something, and polls that received nothing.
+    pub busy_polls: Counter,
+    pub idle_polls: Counter,
+    /// New snapshots taken.
+    pub snapshot_swaps: Counter,
+    drops: [Counter; DropReason::COUNT],
+}
+
+impl WorkerCounters {
+    #[inline(always)]
+    pub fn drop_packet(&self, reason: DropReason) {
+        if let Some(c) = self.drops.get(reason.index()) {
+            c.inc();
+        }
+    }
+
+    pub fn drops(&self, reason: DropReason) -> u64 {
+        self.drops.get(reason.index()).map_or(0, Counter::get)
+    }
+
+    /// A plain copy for reporting.
+    pub fn read(&self) -> CounterValues {
+        let mut drops = [0u64; DropReason::COUNT];
+        for (d, c) in drops.iter_mut().zip(self.drops.iter()) {
+            *d = c.get();
+        }
+        CounterValues {
+            rx_packets: self.rx_packets.get(),
+            rx_bytes: self.rx_bytes.get(),
+            tx_packets: self.tx_packets.get(),
+            tx_bytes: self.tx_bytes.get(),
+            arp_replies: self.arp_replies.get(),
+            icmp_echo_replies: self.icmp_echo_replies.get(),
+            handoff_out: self.handoff_out.get(),
+            handoff_in: self.handoff_in.get(),
+            busy_polls: self.busy_polls.get(),
+            idle_polls: self.idle_polls.get(),
+            snapshot_swaps: self.snapshot_swaps.get(),
+            drops,
+        }
+    }
+}
+
+/// Counter values at one moment (one worker, or a sum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CounterValues {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub arp_replies: u64,
+    pub icmp_echo_replies: u64,
+    pub handoff_out: u64,
+    pub handoff_in: u64,
+    pub busy_polls: u64,
+    pub idle_polls: u64,
+    pub snapshot_swaps: u64,
+    pub drops: [u64; DropReason::COUNT],
+}
+
+impl CounterValues {
+    pub fn drops(&self, reason: DropReason) -> u64 {
+        self.drops.get(reason.index()).copied().unwrap_or(0)
+    }
+
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+
+    /// Adds another worker's values.
+    pub fn accumulate(&mut self, o: &CounterValues) {
+        self.rx_packets += o.rx_packets;
+        self.rx_bytes += o.rx_bytes;
+        self.tx_packets += o.tx_packets;
+        self.tx_bytes += o.tx_bytes;
+        self.arp_replies += o.arp_replies;
+        self.icmp_echo_replies += o.icmp_echo_replies;
+        self.handoff_out += o.handoff_out;
+        self.handoff_in += o.handoff_in;
+        self.busy_polls += o.busy_polls;
+        self.idle_polls += o.idle_polls;
+        self.snapshot_swaps += o.snapshot_swaps;
+        for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
+            *a += b;
+        }
+    }
+
+    /// `name value` lines: the packet counters, then every non-zero drop as `drop.<name>`.
+    pub fn lines(&self) -> Vec<(String, u64)> {
+        let mut out = vec![
+            ("rx_packets".to_string(), self.rx_packets),
+            ("rx_bytes".to_string(), self.rx_bytes),
+            ("tx_packets".to_string(), self.tx_packets),
+            ("tx_bytes".to_string(), self.tx_bytes),
+            ("arp_replies".to_string(), self.arp_replies),
+            ("icmp_echo_replies".to_string(), self.icmp_echo_replies),
+            ("handoff_out".to_string(), self.handoff_out),
+            ("handoff_in".to_string(), self.handoff_in),
+        ];
+        for r in DropReason::ALL {
+            let v = self.drops(r);
+            if v != 0 {
+                out.push((format!("drop.{}", r.name()), v));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_have_unique_stable_names_in_index_order() {
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
+        assert_eq!(DropReason::ArpNotOurs.name(), "arp_not_ours");
+        assert_eq!(DropReason::NotForUs.name(), "not_for_us");
+    }
+
+    #[test]
+    fn counters_count_and_sum() {
+        let c = WorkerCounters::default();
+        c.rx_packets.add(3);
+        c.drop_packet(DropReason::Truncated);
+        c.drop_packet(DropReason::Truncated);
+        c.drop_packet(DropReason::NotForUs);
+        let v = c.read();
+        assert_eq!(v.rx_packets, 3);
+        assert_eq!(v.drops(DropReason::Truncated), 2);
+        assert_eq!(v.total_drops(), 3);
+        let mut sum = CounterValues::default();
+        sum.accumulate(&v);
+        sum.accumulate(&v);
+        assert_eq!(sum.drops(DropReason::NotForUs), 2);
+        assert_eq!(std::mem::align_of::<WorkerCounters>(), 64);
+        assert!(sum.lines().contains(&("drop.truncated".to_string(), 4)));
+    }
+}
