@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use control::config::Config;
-use dataplane::local::LocalStage;
+use dataplane::local::respond;
 use dataplane::port::PacketBuf;
 use dataplane::port::dpdk::DpdkQueue;
 use dataplane::stats::WorkerCounters;
-use dataplane::worker::{HandOffEnds, PacketCtx, Stage, Verdict, Worker, WorkerSetup};
+use dataplane::worker::{HandOffEnds, Output, PacketCtx, Stage, Verdict, Worker, WorkerSetup};
 use dpdk_sys::Eal;
 
 use crate::error::{DpdkContext, RvsdError};
@@ -53,16 +53,17 @@ impl BenchStage {
     }
 }
 
-impl Stage for BenchStage {
+impl<B: PacketBuf> Stage<B> for BenchStage {
     #[inline]
-    fn process<B: PacketBuf>(&mut self, buf: &mut B, ctx: &PacketCtx<'_>) -> Verdict {
+    fn process(&mut self, mut buf: B, ctx: &PacketCtx<'_>, out: &mut Output<'_, B>) {
         if let Some(head) = buf.data_mut().get_mut(..self.template.len()) {
             head.copy_from_slice(&self.template);
         }
-        match LocalStage.process(buf, ctx) {
+        let verdict = match respond(buf.data_mut(), ctx) {
             Verdict::Transmit { .. } => Verdict::Transmit { port: 1 },
             other => other,
-        }
+        };
+        out.push(verdict, buf);
     }
 }
 

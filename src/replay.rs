@@ -174,7 +174,9 @@ pub fn run_pcap(cfg: &Config, input: &Path, output: &Path) -> Result<(), RvsdErr
 }
 
 /// Polls until every pcap queue has delivered its whole input.
-fn drain<S: Stage>(worker: &mut Worker<PcapQueue, S>) {
+fn drain<S: Stage<<PcapQueue as dataplane::port::PortQueue>::Buf>>(
+    worker: &mut Worker<PcapQueue, S>,
+) {
     while !worker.queues().iter().all(PcapQueue::is_drained) {
         worker.poll();
     }

@@ -22,6 +22,7 @@ pub fn build(cfg: &Config, macs: &[[u8; 6]], generation: u64) -> Snapshot {
                     IpAddr::V6(_) => None,
                 })
                 .collect(),
+            kernel: None,
         })
         .collect();
     Snapshot { generation, ports }

@@ -15,16 +15,17 @@ use crate::stats::{DropReason, WorkerCounters};
 use crate::wire::ethernet::Frame;
 use crate::wire::icmp::{self, Message};
 use crate::wire::{ArpError, ArpOperation, EtherType, IpProtocol, Ipv4Error, MacAddr, arp, ipv4};
-use crate::worker::{PacketCtx, PortView, Stage, Verdict};
+use crate::worker::{Output, PacketCtx, PortView, Stage, Verdict};
 
 /// The stage that answers for the director's own addresses and drops the rest.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LocalStage;
 
-impl Stage for LocalStage {
+impl<B: PacketBuf> Stage<B> for LocalStage {
     #[inline]
-    fn process<B: PacketBuf>(&mut self, buf: &mut B, ctx: &PacketCtx<'_>) -> Verdict {
-        respond(buf.data_mut(), ctx)
+    fn process(&mut self, mut buf: B, ctx: &PacketCtx<'_>, out: &mut Output<'_, B>) {
+        let verdict = respond(buf.data_mut(), ctx);
+        out.push(verdict, buf);
     }
 }
 

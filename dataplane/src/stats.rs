@@ -42,11 +42,15 @@ pub enum DropReason {
     HandOffFull,
     /// Meant for the kernel-side port, which is not configured.
     NoKernelPort,
+    /// A stage produced more buffers in one call than the worker takes.
+    OutputFull,
+    /// A handed-off packet that its new worker wanted to hand off again.
+    HandOffLoop,
 }
 
 impl DropReason {
     /// Number of reasons (size of the counter array).
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 17;
 
     /// Every reason, in counter order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -65,6 +69,8 @@ impl DropReason {
         DropReason::TxFull,
         DropReason::HandOffFull,
         DropReason::NoKernelPort,
+        DropReason::OutputFull,
+        DropReason::HandOffLoop,
     ];
 
     /// The stable name.
@@ -85,6 +91,8 @@ impl DropReason {
             DropReason::TxFull => "tx_full",
             DropReason::HandOffFull => "handoff_full",
             DropReason::NoKernelPort => "no_kernel_port",
+            DropReason::OutputFull => "output_full",
+            DropReason::HandOffLoop => "handoff_loop",
         }
     }
 
@@ -127,6 +135,10 @@ pub struct WorkerCounters {
     pub arp_replies: Counter,
     /// ICMP echo replies the director sent.
     pub icmp_echo_replies: Counter,
+    /// Packets passed to the kernel-side port.
+    pub to_kernel: Counter,
+    /// Packets the kernel sent out through the kernel-side port.
+    pub from_kernel: Counter,
     /// Packets handed to / received from other workers.
     pub handoff_out: Counter,
     pub handoff_in: Counter,
@@ -163,6 +175,8 @@ impl WorkerCounters {
             tx_bytes: self.tx_bytes.get(),
             arp_replies: self.arp_replies.get(),
             icmp_echo_replies: self.icmp_echo_replies.get(),
+            to_kernel: self.to_kernel.get(),
+            from_kernel: self.from_kernel.get(),
             handoff_out: self.handoff_out.get(),
             handoff_in: self.handoff_in.get(),
             busy_polls: self.busy_polls.get(),
@@ -182,6 +196,8 @@ pub struct CounterValues {
     pub tx_bytes: u64,
     pub arp_replies: u64,
     pub icmp_echo_replies: u64,
+    pub to_kernel: u64,
+    pub from_kernel: u64,
     pub handoff_out: u64,
     pub handoff_in: u64,
     pub busy_polls: u64,
@@ -207,6 +223,8 @@ impl CounterValues {
         self.tx_bytes += o.tx_bytes;
         self.arp_replies += o.arp_replies;
         self.icmp_echo_replies += o.icmp_echo_replies;
+        self.to_kernel += o.to_kernel;
+        self.from_kernel += o.from_kernel;
         self.handoff_out += o.handoff_out;
         self.handoff_in += o.handoff_in;
         self.busy_polls += o.busy_polls;
@@ -226,6 +244,8 @@ impl CounterValues {
             ("tx_bytes".to_string(), self.tx_bytes),
             ("arp_replies".to_string(), self.arp_replies),
             ("icmp_echo_replies".to_string(), self.icmp_echo_replies),
+            ("to_kernel".to_string(), self.to_kernel),
+            ("from_kernel".to_string(), self.from_kernel),
             ("handoff_out".to_string(), self.handoff_out),
             ("handoff_in".to_string(), self.handoff_in),
         ];

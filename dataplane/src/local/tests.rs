@@ -22,6 +22,7 @@ fn snapshot() -> Arc<Snapshot> {
             name: "dp0".into(),
             mac: OUR_MAC,
             ipv4: vec![OUR_IP],
+            kernel: None,
         }],
     })
 }

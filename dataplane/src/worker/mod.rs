@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use arrayvec::ArrayVec;
 use crossbeam_channel::Receiver;
 
 use crate::port::{BURST_MAX, Burst, PacketBuf, PortQueue};
@@ -27,10 +28,10 @@ use crate::stats::{DropReason, WorkerCounters};
 
 pub use handoff::{HandOffEnds, handoff_mesh};
 pub use snapshot::{PortView, Snapshot};
-pub use verdict::{PacketCtx, Stage, Verdict};
+pub use verdict::{OUTPUT_MAX, Output, PacketCtx, Stage, Verdict};
 
 /// Everything a worker is made of.
-pub struct WorkerSetup<Q: PortQueue, S: Stage> {
+pub struct WorkerSetup<Q: PortQueue, S: Stage<Q::Buf>> {
     /// Worker id (also the queue index it owns on every port).
     pub id: u16,
     /// Queue `id` of every port, by port index.
@@ -46,7 +47,7 @@ pub struct WorkerSetup<Q: PortQueue, S: Stage> {
 }
 
 /// A running worker (see the module documentation).
-pub struct Worker<Q: PortQueue, S: Stage> {
+pub struct Worker<Q: PortQueue, S: Stage<Q::Buf>> {
     id: u16,
     queues: Vec<Q>,
     /// Packets waiting for TX, by port index.
@@ -66,7 +67,7 @@ pub struct Worker<Q: PortQueue, S: Stage> {
     packet_time: bool,
 }
 
-impl<Q: PortQueue, S: Stage> Worker<Q, S> {
+impl<Q: PortQueue, S: Stage<Q::Buf>> Worker<Q, S> {
     pub fn new(setup: WorkerSetup<Q, S>) -> Worker<Q, S> {
         let pending = (0..setup.queues.len()).map(|_| Burst::new()).collect();
         Worker {
@@ -154,7 +155,7 @@ impl<Q: PortQueue, S: Stage> Worker<Q, S> {
         } else {
             self.counters.busy_polls.inc();
         }
-        self.stage.tick(self.now);
+        self.run_tick();
         received
     }
 
@@ -198,33 +199,72 @@ impl<Q: PortQueue, S: Stage> Worker<Q, S> {
         n
     }
 
-    /// Decides one packet and carries the verdict out.
+    /// Decides one packet and carries the stage's output out.
     #[inline]
-    fn dispatch(&mut self, port: u16, mut buf: Q::Buf, handed_off: bool) {
+    fn dispatch(&mut self, port: u16, buf: Q::Buf, handed_off: bool) {
         if let Some(ts) = buf.rx_timestamp() {
             self.now = ts;
             self.packet_time = true;
         }
-        let ctx = PacketCtx {
-            port,
-            worker: self.id,
-            now: self.now,
-            handed_off,
-            snapshot: &self.snapshot,
-            counters: &self.counters,
-        };
-        match self.stage.process(&mut buf, &ctx) {
-            Verdict::Transmit { port } => self.enqueue_tx(usize::from(port), buf),
-            Verdict::Drop(reason) => self.counters.drop_packet(reason),
-            Verdict::ToKernel { .. } => self.counters.drop_packet(DropReason::NoKernelPort),
-            Verdict::HandOff { worker } => {
-                if handed_off {
-                    // Never bounce a packet back and forth.
-                    self.counters.drop_packet(DropReason::HandOffFull);
-                } else if self.handoff.send(usize::from(worker), port, buf).is_ok() {
-                    self.counters.handoff_out.inc();
-                } else {
-                    self.counters.drop_packet(DropReason::HandOffFull);
+        let mut sends: ArrayVec<(Verdict, Q::Buf), OUTPUT_MAX> = ArrayVec::new();
+        {
+            let ctx = PacketCtx {
+                port,
+                worker: self.id,
+                now: self.now,
+                handed_off,
+                snapshot: &self.snapshot,
+                counters: &self.counters,
+            };
+            let queues = &mut self.queues;
+            let mut alloc = || queues.first_mut().and_then(PortQueue::alloc);
+            let mut out = Output::new(&mut sends, &mut alloc, &self.counters);
+            self.stage.process(buf, &ctx, &mut out);
+        }
+        self.carry_out(port, handed_off, &mut sends);
+    }
+
+    /// Runs the stage's timers and carries their output out.
+    fn run_tick(&mut self) {
+        let mut sends: ArrayVec<(Verdict, Q::Buf), OUTPUT_MAX> = ArrayVec::new();
+        {
+            let queues = &mut self.queues;
+            let mut alloc = || queues.first_mut().and_then(PortQueue::alloc);
+            let mut out = Output::new(&mut sends, &mut alloc, &self.counters);
+            self.stage.tick(self.now, &self.snapshot, &mut out);
+        }
+        // Timer output is the worker's own: it may be handed to a peer.
+        self.carry_out(0, false, &mut sends);
+    }
+
+    fn carry_out(
+        &mut self,
+        port: u16,
+        handed_off: bool,
+        sends: &mut ArrayVec<(Verdict, Q::Buf), OUTPUT_MAX>,
+    ) {
+        for (verdict, buf) in sends.drain(..) {
+            match verdict {
+                Verdict::Transmit { port } => self.enqueue_tx(usize::from(port), buf),
+                Verdict::Drop(reason) => self.counters.drop_packet(reason),
+                Verdict::ToKernel { port } => {
+                    match self.snapshot.port(usize::from(port)).and_then(|p| p.kernel) {
+                        Some(k) => {
+                            self.counters.to_kernel.inc();
+                            self.enqueue_tx(usize::from(k), buf);
+                        }
+                        None => self.counters.drop_packet(DropReason::NoKernelPort),
+                    }
+                }
+                Verdict::HandOff { worker } => {
+                    if handed_off {
+                        // Never bounce a packet back and forth.
+                        self.counters.drop_packet(DropReason::HandOffLoop);
+                    } else if self.handoff.send(usize::from(worker), port, buf).is_ok() {
+                        self.counters.handoff_out.inc();
+                    } else {
+                        self.counters.drop_packet(DropReason::HandOffFull);
+                    }
                 }
             }
         }

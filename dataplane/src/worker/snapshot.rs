@@ -25,6 +25,9 @@ pub struct PortView {
     pub mac: [u8; 6],
     /// The director's own IPv4 addresses on this port (answered for ARP and ICMP echo).
     pub ipv4: Vec<Ipv4Addr>,
+    /// Index of this port's kernel-side port (its TAP), where traffic for the director
+    /// itself goes; `None` without one.
+    pub kernel: Option<u16>,
 }
 
 impl PortView {

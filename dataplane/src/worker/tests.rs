@@ -61,9 +61,18 @@ struct ByteStage {
     ticks: Vec<u64>,
 }
 
-impl Stage for ByteStage {
-    fn process<B: PacketBuf>(&mut self, buf: &mut B, ctx: &PacketCtx<'_>) -> Verdict {
-        let d = buf.data_mut();
+impl<B: PacketBuf> Stage<B> for ByteStage {
+    fn process(&mut self, mut buf: B, ctx: &PacketCtx<'_>, out: &mut Output<'_, B>) {
+        let v = byte_verdict(buf.data_mut(), ctx);
+        out.push(v, buf);
+    }
+    fn tick(&mut self, now: u64, _snapshot: &Arc<Snapshot>, _out: &mut Output<'_, B>) {
+        self.ticks.push(now);
+    }
+}
+
+fn byte_verdict(d: &mut [u8], ctx: &PacketCtx<'_>) -> Verdict {
+    {
         if d.len() < 4 {
             return Verdict::Drop(DropReason::Truncated);
         }
@@ -80,9 +89,6 @@ impl Stage for ByteStage {
             2 => Verdict::Transmit { port: ctx.port },
             _ => Verdict::ToKernel { port: ctx.port },
         }
-    }
-    fn tick(&mut self, now: u64) {
-        self.ticks.push(now);
     }
 }
 
