@@ -255,7 +255,10 @@ mod tests {
         },
     ];
 
-    fn scan(words: &[&str]) -> (Vec<Result<Found<Tag>, (PoptError, String)>>, Vec<String>) {
+    /// An option found, or popt's error with the word it blames.
+    type Scanned = Result<Found<Tag>, (PoptError, String)>;
+
+    fn scan(words: &[&str]) -> (Vec<Scanned>, Vec<String>) {
         let mut s = Scanner::new(TABLE, words.iter().map(|w| w.to_string()).collect());
         let mut out = Vec::new();
         while let Some(r) = s.next_option() {
@@ -274,7 +277,7 @@ mod tests {
         (out, left)
     }
 
-    fn found(tag: Tag, arg: Option<&str>) -> Result<Found<Tag>, (PoptError, String)> {
+    fn found(tag: Tag, arg: Option<&str>) -> Scanned {
         Ok(Found {
             tag,
             arg: arg.map(str::to_string),

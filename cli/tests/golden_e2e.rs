@@ -119,6 +119,9 @@ fn the_error_scenarios_cover_every_error_the_brief_names() {
         "err-non-root-add",
         "err-non-root-list",
     ] {
-        assert!(names.iter().any(|n| n == wanted), "missing scenario {wanted}");
+        assert!(
+            names.iter().any(|n| n == wanted),
+            "missing scenario {wanted}"
+        );
     }
 }

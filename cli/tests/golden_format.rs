@@ -37,7 +37,9 @@ fn listings_match_ipvsadm_byte_for_byte() {
     let mut checked = 0;
     let mut problems = Vec::new();
     for s in scenarios().iter().filter(|s| s.exit == 0) {
-        let Some(text) = format(s, &names) else { continue };
+        let Some(text) = format(s, &names) else {
+            continue;
+        };
         checked += 1;
         if text != s.stdout {
             problems.push(format!(
@@ -69,6 +71,12 @@ fn sorting_reproduces_the_wrapping_comparison() {
         .collect();
     assert_eq!(
         &dests[..5],
-        &["129.0.0.1:80", "200.0.0.9:80", "250.1.1.1:80", "1.0.0.0:80", "1.0.0.1:80"]
+        &[
+            "129.0.0.1:80",
+            "200.0.0.9:80",
+            "250.1.1.1:80",
+            "1.0.0.0:80",
+            "1.0.0.1:80"
+        ]
     );
 }

@@ -365,7 +365,10 @@ fn serve(mut stream: UnixStream, state: &Mutex<State>) {
     let reply = {
         let s = state.lock().unwrap();
         if version != PROTOCOL_VERSION || s.version != PROTOCOL_VERSION {
-            err(ErrorKind::Version, "protocol version mismatch (daemon speaks 99)")
+            err(
+                ErrorKind::Version,
+                "protocol version mismatch (daemon speaks 99)",
+            )
         } else if s.access == Access::Denied {
             err(ErrorKind::PermissionDenied, "permission denied")
         } else {
@@ -395,7 +398,8 @@ impl FakeDaemon {
     /// Starts a daemon with `state` on a fresh socket under the system's temp directory.
     pub fn start(state: State) -> FakeDaemon {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("rvsadm-test-{}-{id}.sock", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("rvsadm-test-{}-{id}.sock", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).expect("bind fake daemon socket");
         let state = Arc::new(Mutex::new(state));

@@ -72,7 +72,9 @@ pub fn load(name: &str) -> Scenario {
     let file = |ext: &str| dir.join(format!("{name}.{ext}"));
     let state = read(&file("state")).unwrap_or_default();
     let (services, timeouts) = parse_state(&state);
-    let conns = read(&file("conn")).map(|t| parse_conns(&t)).unwrap_or_default();
+    let conns = read(&file("conn"))
+        .map(|t| parse_conns(&t))
+        .unwrap_or_default();
     let after = match (read(&file("after-args")), read(&file("after"))) {
         (Some(args), Some(out)) => Some((lines_of(&args), out)),
         _ => None,
@@ -159,7 +161,8 @@ pub fn parse_state(text: &str) -> (Vec<ServiceInfo>, Option<Timeouts>) {
     let mut timeouts = None;
     for line in text.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
-        let (numbers, extra): (Vec<&str>, Vec<&str>) = f.iter().skip(1).partition(|w| !w.contains('='));
+        let (numbers, extra): (Vec<&str>, Vec<&str>) =
+            f.iter().skip(1).partition(|w| !w.contains('='));
         let kv = |key: &str| {
             extra
                 .iter()
@@ -196,7 +199,8 @@ pub fn parse_state(text: &str) -> (Vec<ServiceInfo>, Option<Timeouts>) {
                         addr: SocketAddr::new(ip, port),
                     }
                 };
-                let bits = flags & (sched_flags::SCHED1 | sched_flags::SCHED2 | sched_flags::SCHED3);
+                let bits =
+                    flags & (sched_flags::SCHED1 | sched_flags::SCHED2 | sched_flags::SCHED3);
                 let client_addr = match kv("client").as_deref() {
                     None | Some("toa") => ClientAddr::Toa,
                     Some("proxy-v2") => ClientAddr::ProxyV2,
