@@ -191,17 +191,19 @@ pub fn parse_endpoint(
     Some(Endpoint { addr, port })
 }
 
-/// ipvsadm's `-M` for an IPv4 service, as a prefix length. Accepts a dotted mask
-/// (`255.255.255.0`, the form `-S` prints) and, as rvs's addition, a plain prefix length
-/// (`24`); a mask that is not a prefix cannot be represented and is refused.
-pub fn parse_v4_netmask(text: &str, names: &dyn Names) -> Option<u8> {
+/// ipvsadm's `parse_netmask` (`-M` for an IPv4 service): whatever `inet_aton` or a host
+/// lookup makes of the text, `16` included (it reads as 0.0.0.16).
+pub fn read_v4_netmask(text: &str, names: &dyn Names) -> Option<Ipv4Addr> {
+    inet_aton(text).or_else(|| names.host_addr(text))
+}
+
+/// The prefix length rvs keeps for an IPv4 `-M`: a dotted mask must be contiguous
+/// (`255.255.255.0`, the form `-S` prints); as rvs's addition a plain length (`24`) is taken
+/// as a prefix rather than as the address 0.0.0.24.
+pub fn v4_netmask_prefix(text: &str, mask: Ipv4Addr) -> Option<u8> {
     if !text.is_empty() && text.len() <= 2 && text.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse::<u8>().ok().filter(|p| *p <= 32);
     }
-    let mask = match inet_aton(text) {
-        Some(m) => m,
-        None => names.host_addr(text)?,
-    };
     let bits = u32::from(mask);
     let len = bits.leading_ones();
     let canonical = if len == 0 { 0 } else { u32::MAX << (32 - len) };
@@ -307,13 +309,20 @@ mod tests {
     #[test]
     fn netmasks() {
         let n = FixedNames::default();
-        assert_eq!(parse_v4_netmask("255.255.0.0", &n), Some(16));
-        assert_eq!(parse_v4_netmask("24", &n), Some(24));
-        assert_eq!(parse_v4_netmask("0", &n), Some(0));
-        assert_eq!(parse_v4_netmask("0.0.0.0", &n), Some(0));
-        assert_eq!(parse_v4_netmask("33", &n), None);
-        assert_eq!(parse_v4_netmask("255.0.255.0", &n), None);
-        assert_eq!(parse_v4_netmask("x", &n), None);
+        let prefix = |t: &str| read_v4_netmask(t, &n).and_then(|m| v4_netmask_prefix(t, m));
+        assert_eq!(prefix("255.255.0.0"), Some(16));
+        assert_eq!(prefix("24"), Some(24));
+        assert_eq!(prefix("0"), Some(0));
+        assert_eq!(prefix("0.0.0.0"), Some(0));
+        assert_eq!(prefix("33"), None);
+        assert_eq!(prefix("255.0.255.0"), None);
+        // ipvsadm reads these, so the command line is not refused before its other checks.
+        assert_eq!(read_v4_netmask("64", &n), Some(Ipv4Addr::new(0, 0, 0, 64)));
+        assert_eq!(
+            read_v4_netmask("255.0.255.0", &n),
+            Some(Ipv4Addr::new(255, 0, 255, 0))
+        );
+        assert_eq!(read_v4_netmask("x", &n), None);
         assert_eq!(v4_mask(16), Ipv4Addr::new(255, 255, 0, 0));
         assert_eq!(v4_mask(0), Ipv4Addr::new(0, 0, 0, 0));
         assert_eq!(v4_mask(32), Ipv4Addr::new(255, 255, 255, 255));

@@ -15,7 +15,7 @@ use proto::{
 };
 
 use crate::addr::{
-    Endpoint, atoi, parse_endpoint, parse_mac, parse_prefix, parse_v4_netmask, string_to_number,
+    Endpoint, atoi, parse_endpoint, parse_mac, parse_prefix, read_v4_netmask, string_to_number,
     strtol_whole,
 };
 use crate::command::Command;
@@ -49,6 +49,15 @@ fn family_of(addr: IpAddr) -> Family {
     }
 }
 
+/// The persistence netmask as the options left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Netmask {
+    /// A prefix length: the default (/32), IPv6's `-M`, or set by an IPv6 address or `-6`.
+    Prefix(u8),
+    /// An IPv4 `-M`, kept as typed until every ipvsadm check has passed.
+    V4 { text: String, mask: Ipv4Addr },
+}
+
 /// The service protocol selected by `-t`, `-u`, `--sctp-service` (or `-f`, which sets TCP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ServiceProtocol {
@@ -67,7 +76,7 @@ struct Entry {
     fwmark: u32,
     scheduler: String,
     persistent: Option<u32>,
-    netmask: u8,
+    netmask: Netmask,
     one_packet: bool,
     pe: Option<String>,
     sched_flags_arg: String,
@@ -94,7 +103,7 @@ impl Entry {
             fwmark: 0,
             scheduler: String::new(),
             persistent: None,
-            netmask: 32,
+            netmask: Netmask::Prefix(32),
             one_packet: false,
             pe: None,
             sched_flags_arg: String::new(),
@@ -168,7 +177,7 @@ fn service_option(
     e.svc_addr = Some(addr);
     e.family = Some(family_of(addr));
     if addr.is_ipv6() {
-        e.netmask = 128;
+        e.netmask = Netmask::Prefix(128);
     }
     if let Some(p) = port {
         e.svc_port = p;
@@ -234,11 +243,15 @@ fn handle_option(
                 if !(1..=128).contains(&n) {
                     return Err(Exit::usage("illegal ipv6 netmask specified"));
                 }
-                e.netmask = u8::try_from(n).unwrap_or(128);
+                e.netmask = Netmask::Prefix(u8::try_from(n).unwrap_or(128));
             } else {
-                e.netmask = parse_v4_netmask(arg, names).ok_or_else(|| {
+                let mask = read_v4_netmask(arg, names).ok_or_else(|| {
                     Exit::usage("illegal virtual server persistent mask specified")
                 })?;
+                e.netmask = Netmask::V4 {
+                    text: arg.to_string(),
+                    mask,
+                };
             }
         }
         Tag::RealServer => {
@@ -324,7 +337,7 @@ fn handle_option(
                 return Err(Exit::usage("-6 used before -f\n"));
             }
             e.family = Some(Family::V6);
-            e.netmask = 128;
+            e.netmask = Netmask::Prefix(128);
         }
         Tag::Ops => {
             e.set(Opt::OnePacket)?;
@@ -712,6 +725,16 @@ pub fn parse(
     build(cmd, &e, sched_bits, timeouts)
 }
 
+/// The prefix length of the persistence netmask; an IPv4 mask that is not a prefix cannot
+/// be represented and is refused here, after every check ipvsadm makes.
+fn netmask_prefix(n: &Netmask) -> Result<u8, Exit> {
+    match n {
+        Netmask::Prefix(p) => Ok(*p),
+        Netmask::V4 { text, mask } => crate::addr::v4_netmask_prefix(text, *mask)
+            .ok_or_else(|| Exit::usage("illegal virtual server persistent mask specified")),
+    }
+}
+
 fn dest_spec(e: &Entry) -> Result<DestSpec, Exit> {
     let ip = e
         .dest_addr
@@ -738,7 +761,7 @@ fn build(
             scheduler: e.scheduler.clone(),
             sched_flags: sched_flags::names(&e.scheduler, sched_bits),
             persistent: e.persistent,
-            netmask: e.netmask,
+            netmask: netmask_prefix(&e.netmask)?,
             one_packet: e.one_packet,
             client_addr: e.client_addr,
         })
