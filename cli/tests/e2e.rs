@@ -500,17 +500,31 @@ fn a_socket_the_caller_may_not_open_is_the_non_root_case() {
     let running_as_root = std::fs::metadata("/proc/self")
         .map(|m| m.uid() == 0)
         .unwrap_or(false);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rvsadm"));
+    let mut binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_rvsadm"));
+    let copy_dir = std::env::temp_dir().join(format!("rvsadm-nobody-{}", std::process::id()));
+    if running_as_root {
+        // The build tree may not be reachable by nobody: run a world-executable copy.
+        std::fs::create_dir_all(&copy_dir).unwrap();
+        std::fs::set_permissions(&copy_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = copy_dir.join("rvsadm");
+        std::fs::copy(&binary, &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        binary = copy;
+    }
+    let mut cmd = Command::new(&binary);
     cmd.arg0("ipvsadm")
         .args(["-A", "-t", "10.0.0.1:80"])
         .env("RVS_SOCKET", d.socket());
     if running_as_root {
-        // root passes every permission check: become nobody, as the oracle's non-root run.
+        // root passes every permission check: become nobody, as the oracle's non-root run;
+        // the daemon's socket is writable by its owner only.
+        std::fs::set_permissions(d.socket(), std::fs::Permissions::from_mode(0o755)).unwrap();
         cmd.uid(65534).gid(65534);
     } else {
         std::fs::set_permissions(d.socket(), std::fs::Permissions::from_mode(0o000)).unwrap();
     }
     let out = cmd.output().expect("run rvsadm");
+    let _ = std::fs::remove_dir_all(&copy_dir);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stderr), cli::exit::NOT_ROOT);
     assert!(d.state().services.is_empty());

@@ -65,11 +65,9 @@ pub fn inet_ntop6(addr: Ipv6Addr) -> String {
     }
     let mut out = String::new();
     for (i, word) in words.iter().enumerate() {
-        if let Some(base) = best_base
-            && i >= base
-            && i < base + best_len
-        {
-            if i == base {
+        let in_run = best_base.is_some_and(|base| i >= base && i < base + best_len);
+        if in_run {
+            if best_base == Some(i) {
                 out.push(':');
             }
             continue;
