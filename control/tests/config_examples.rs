@@ -40,6 +40,17 @@ fn every_example_loads() {
     );
     for p in tomls.iter().chain(&confs) {
         let loaded = load_file(p).unwrap_or_else(|e| panic!("{} does not load:\n{e}", p.display()));
+        // Examples show clean files: the only remarks allowed are keywords rvs accepts and
+        // does not use (nat.conf keeps its mail settings on purpose) and the legacy spelling
+        // checkers.conf shows.
+        for w in &loaded.warnings {
+            assert!(
+                w.message.starts_with("accepted but not used by rvs")
+                    || w.message.starts_with("nb_get_retry is deprecated"),
+                "{}: unexpected warning {w}",
+                p.display()
+            );
+        }
         assert!(
             !loaded.config.services.is_empty() || !loaded.config.vrrp_instances.is_empty(),
             "{} configures nothing",

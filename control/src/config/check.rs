@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{describe, load_file};
+use super::{ConfigError, describe, load_file};
 
 /// What `--check-config` prints and how it exits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,21 +19,18 @@ pub struct CheckReport {
 
 /// Checks a TOML or keepalived.conf file.
 pub fn check_config(path: &Path) -> CheckReport {
-    let mut out = String::new();
     match load_file(path) {
         Ok(loaded) => {
-            for w in &loaded.warnings {
-                out.push_str(&format!("warning: {w}\n"));
-            }
+            let mut out = diagnostics(&[], &loaded.warnings);
             let files = loaded.sources.len();
             out.push_str(&format!(
                 "configuration OK: {} ({} format, {} file{}, {} warning{})\n\n",
                 path.display(),
                 loaded.format,
                 files,
-                if files == 1 { "" } else { "s" },
+                plural(files),
                 loaded.warnings.len(),
-                if loaded.warnings.len() == 1 { "" } else { "s" },
+                plural(loaded.warnings.len()),
             ));
             out.push_str(&describe(&loaded.config));
             CheckReport {
@@ -42,17 +39,12 @@ pub fn check_config(path: &Path) -> CheckReport {
             }
         }
         Err(errs) => {
-            for w in &errs.warnings {
-                out.push_str(&format!("warning: {w}\n"));
-            }
-            for e in &errs.errors {
-                out.push_str(&format!("error: {e}\n"));
-            }
+            let mut out = diagnostics(&errs.errors, &errs.warnings);
             out.push_str(&format!(
                 "configuration INVALID: {} ({} error{}); nothing would change\n",
                 path.display(),
                 errs.errors.len(),
-                if errs.errors.len() == 1 { "" } else { "s" },
+                plural(errs.errors.len()),
             ));
             CheckReport {
                 output: out,
@@ -60,4 +52,36 @@ pub fn check_config(path: &Path) -> CheckReport {
             }
         }
     }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Errors and warnings in file order: files as they were first mentioned, then by line.
+fn diagnostics(errors: &[ConfigError], warnings: &[ConfigError]) -> String {
+    let mut all: Vec<(&str, &ConfigError)> = errors
+        .iter()
+        .map(|e| ("error", e))
+        .chain(warnings.iter().map(|w| ("warning", w)))
+        .collect();
+    let mut files: Vec<&str> = Vec::new();
+    for (_, e) in &all {
+        if !files.contains(&e.file.as_str()) {
+            files.push(&e.file);
+        }
+    }
+    all.sort_by_key(|(_, e)| {
+        (
+            files
+                .iter()
+                .position(|f| *f == e.file)
+                .unwrap_or(usize::MAX),
+            e.line,
+            e.column,
+        )
+    });
+    all.iter()
+        .map(|(kind, e)| format!("{kind}: {e}\n"))
+        .collect()
 }

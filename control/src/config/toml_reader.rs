@@ -8,6 +8,8 @@
 //! its own error; and the same tree gives the [`SpanMap`] that puts validation errors on
 //! their lines.
 
+mod schema;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -62,17 +64,25 @@ pub(crate) fn load_toml_named(text: &str, name: &str, path: &Path) -> Result<Loa
     if diag.has_errors() {
         return Err(diag.into_errors());
     }
+    let mut doc = doc;
     let mut spans = SpanMap::default();
     reader.record_table(doc.get_ref(), "", &mut spans);
+    // Unknown keys are reported (all of them) and dropped, so the rest is still decoded and
+    // validated and the operator sees every problem of the file at once.
+    reader.prune_unknown(doc.get_mut(), schema::Kind::Top, "", &mut diag);
+    let unknown_keys = diag.errors.len();
     let config = reader.decode(doc.get_ref(), &mut diag);
-    if diag.has_errors() {
-        return Err(diag.into_errors());
+    if diag.errors.len() > unknown_keys {
+        return Err(sorted(diag));
     }
     if let Err(errs) = validate(&config) {
         for e in &errs {
             diag.errors.push(spans.locate_error(e, name, true));
         }
-        return Err(diag.into_errors());
+        return Err(sorted(diag));
+    }
+    if diag.has_errors() {
+        return Err(sorted(diag));
     }
     Ok(Loaded {
         config,
@@ -80,6 +90,13 @@ pub(crate) fn load_toml_named(text: &str, name: &str, path: &Path) -> Result<Loa
         sources: vec![PathBuf::from(path)],
         format: Format::Toml,
     })
+}
+
+/// The errors in file order (one file: by line and column).
+fn sorted(diag: Diagnostics) -> ConfigErrors {
+    let mut errs = diag.into_errors();
+    errs.errors.sort_by_key(|e| (e.line, e.column));
+    errs
 }
 
 /// Text, file name and the offsets of line starts, for byte offset -> line:column.

@@ -52,6 +52,42 @@ pub enum Keyword {
 }
 
 impl Block {
+    /// Every block with a keyword table.
+    pub const ALL: [Block; 22] = [
+        Block::Top,
+        Block::GlobalDefs,
+        Block::VrrpScript,
+        Block::VrrpSyncGroup,
+        Block::VrrpInstance,
+        Block::Authentication,
+        Block::VirtualServer,
+        Block::RealServer,
+        Block::TcpCheck,
+        Block::HttpGet,
+        Block::SslGet,
+        Block::Url,
+        Block::MiscCheck,
+        Block::SmtpCheck,
+        Block::SmtpHost,
+        Block::DnsCheck,
+        Block::UdpCheck,
+        Block::VrrpTrackProcess,
+        Block::TrackFile,
+        Block::BfdInstance,
+        Block::Ssl,
+        Block::GarpGroup,
+    ];
+
+    /// The blocks other than this one where `kw` is a keyword (to tell an operator where a
+    /// misplaced keyword belongs).
+    pub fn elsewhere(self, kw: &str) -> Vec<&'static str> {
+        Block::ALL
+            .iter()
+            .filter(|b| **b != self && b.classify(kw) != Keyword::Unknown)
+            .map(|b| b.name())
+            .collect()
+    }
+
     /// The block's name as written in keepalived.conf.
     pub fn name(self) -> &'static str {
         match self {
@@ -750,34 +786,9 @@ const GARP_GROUP_IGNORED: &[&str] = &["garp_interval", "gna_interval", "interfac
 mod tests {
     use super::*;
 
-    const ALL: [Block; 22] = [
-        Block::Top,
-        Block::GlobalDefs,
-        Block::VrrpScript,
-        Block::VrrpSyncGroup,
-        Block::VrrpInstance,
-        Block::Authentication,
-        Block::VirtualServer,
-        Block::RealServer,
-        Block::TcpCheck,
-        Block::HttpGet,
-        Block::SslGet,
-        Block::Url,
-        Block::MiscCheck,
-        Block::SmtpCheck,
-        Block::SmtpHost,
-        Block::DnsCheck,
-        Block::UdpCheck,
-        Block::VrrpTrackProcess,
-        Block::TrackFile,
-        Block::BfdInstance,
-        Block::Ssl,
-        Block::GarpGroup,
-    ];
-
     #[test]
     fn no_keyword_is_both_used_and_ignored() {
-        for b in ALL {
+        for b in Block::ALL {
             let (used, ignored, du, di) = b.tables();
             for k in used.iter().chain(du) {
                 assert!(
@@ -808,5 +819,13 @@ mod tests {
             Keyword::Ignored
         );
         assert!(Block::Top.all().any(|k| k == "local_address_group"));
+        assert_eq!(
+            Block::TcpCheck.elsewhere("nb_get_retry"),
+            vec!["HTTP_GET", "SSL_GET"]
+        );
+        assert_eq!(
+            Block::RealServer.elsewhere("persistence_timeout"),
+            vec!["virtual_server"]
+        );
     }
 }

@@ -285,9 +285,9 @@ pub fn parse_repeat(line: &str) -> Result<Repeat, String> {
     let args = &body[..close];
     let text = body[close + 1..].trim_start().to_string();
     let kind = if kind_word == "LST" {
-        parse_lst(args).map_err(|w| bad(w))?
+        parse_lst(args).map_err(bad)?
     } else {
-        parse_seq(args, kind_word == "SEQx").map_err(|w| bad(w))?
+        parse_seq(args, kind_word == "SEQx").map_err(bad)?
     };
     Ok(Repeat { kind, text })
 }

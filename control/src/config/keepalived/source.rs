@@ -249,6 +249,12 @@ impl<'a> Source<'a> {
                     break;
                 }
                 Ok(Some(sub)) => {
+                    // A line that substitution makes start with `#` or `!` is a comment,
+                    // with whatever else it referred to: keepalived's own test files switch
+                    // features off with `$FEATURE=${_HASH}` and `$FEATURE keyword ...`.
+                    if sub.text.trim_start().starts_with(['#', '!']) {
+                        return;
+                    }
                     let mut more = sub.tail;
                     more.extend(tail);
                     tail = more;
@@ -320,6 +326,16 @@ impl<'a> Source<'a> {
 
     /// Splits a final line into brace-separated pieces and words, or follows an include.
     fn emit(&mut self, text: &str, at: &Location, ctx: &FileCtx) {
+        // An include is recognised on the whole line, before braces split it, so that a
+        // csh brace pattern (`include conf.d/{a,b}.conf`) stays one pattern.
+        if let Ok(words) = tokenize(text)
+            && let [kw, target] = words.as_slice()
+            && let Some(kind) = IncludeKind::from_keyword(&kw.text)
+        {
+            let target = target.text.clone();
+            self.include(kind, &target, at, ctx);
+            return;
+        }
         let mut pieces: Vec<Vec<Word>> = Vec::new();
         for piece in split_braces(text) {
             match tokenize(piece) {
@@ -330,14 +346,6 @@ impl<'a> Source<'a> {
                     return;
                 }
             }
-        }
-        if let [words] = pieces.as_slice()
-            && let [kw, target] = words.as_slice()
-            && let Some(kind) = IncludeKind::from_keyword(&kw.text)
-        {
-            let target = target.text.clone();
-            self.include(kind, &target, at, ctx);
-            return;
         }
         for words in pieces {
             if self.lines.len() >= MAX_LINES {

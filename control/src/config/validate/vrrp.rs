@@ -207,29 +207,16 @@ fn check_instance(cfg: &Config, inst: &VrrpInstance, path: &str, errs: &mut Prob
             "VRRPv2 carries IPv4 addresses only; IPv6 virtual addresses need version 3",
         );
     }
+    let advert = inst.advert_int;
     match version {
-        2 => {
-            if !(seconds_in(inst.advert_int, 1.0, 255.0) && inst.advert_int.fract() == 0.0) {
-                errs.push(
-                    format!("{path}.advert_int"),
-                    format!(
-                        "advert_int {} must be whole seconds 1..=255 for VRRPv2",
-                        inst.advert_int
-                    ),
-                );
-            }
-        }
-        3 => {
-            if !seconds_in(inst.advert_int, 0.01, 40.95) {
-                errs.push(
-                    format!("{path}.advert_int"),
-                    format!(
-                        "advert_int {} must be 0.01..=40.95 seconds for VRRPv3",
-                        inst.advert_int
-                    ),
-                );
-            }
-        }
+        2 if !(seconds_in(advert, 1.0, 255.0) && advert.fract() == 0.0) => errs.push(
+            format!("{path}.advert_int"),
+            format!("advert_int {advert} must be whole seconds 1..=255 for VRRPv2"),
+        ),
+        3 if !seconds_in(advert, 0.01, 40.95) => errs.push(
+            format!("{path}.advert_int"),
+            format!("advert_int {advert} must be 0.01..=40.95 seconds for VRRPv3"),
+        ),
         _ => {}
     }
     match &inst.authentication {
@@ -242,14 +229,11 @@ fn check_instance(cfg: &Config, inst: &VrrpInstance, path: &str, errs: &mut Prob
             format!("{path}.authentication"),
             "auth_type AH (IPsec) is not supported by rvs; use PASS, or no authentication",
         ),
-        Some(VrrpAuth::Pass { password }) => {
-            if password.is_empty() {
-                errs.push(
-                    format!("{path}.authentication"),
-                    "auth_type PASS needs a password (auth_pass)",
-                );
-            }
-        }
+        Some(VrrpAuth::Pass { password }) if password.is_empty() => errs.push(
+            format!("{path}.authentication"),
+            "auth_type PASS needs a password (auth_pass)",
+        ),
+        Some(VrrpAuth::Pass { .. }) => {}
     }
     for (list, addrs) in [
         ("virtual_ipaddress", &inst.virtual_ipaddress),

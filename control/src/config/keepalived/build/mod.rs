@@ -51,6 +51,7 @@ pub fn build(nodes: &[Node], diag: &mut Diagnostics) -> (Config, SpanMap) {
             _ => b.other(Block::Top, node),
         }
     }
+    b.script_security(nodes);
     (b.cfg, b.spans)
 }
 
@@ -99,6 +100,41 @@ impl LocalSpans {
 }
 
 impl Builder<'_> {
+    /// keepalived rates scripts without `enable_script_security` a security violation (its
+    /// exit code 6); rvs says the same, as a warning.
+    fn script_security(&mut self, nodes: &[Node]) {
+        if self.cfg.global.enable_script_security {
+            return;
+        }
+        let cfg = &self.cfg;
+        let scripts = !cfg.vrrp_scripts.is_empty()
+            || cfg.vrrp_instances.iter().any(|i| {
+                i.notify.is_some()
+                    || i.notify_master.is_some()
+                    || i.notify_backup.is_some()
+                    || i.notify_fault.is_some()
+                    || i.notify_stop.is_some()
+            })
+            || cfg.services.iter().any(|s| {
+                s.check.quorum_up.is_some()
+                    || s.check.quorum_down.is_some()
+                    || s.real_servers.iter().any(|r| {
+                        r.notify_up.is_some()
+                            || r.notify_down.is_some()
+                            || r.checks
+                                .iter()
+                                .any(|c| matches!(c, crate::config::Check::Misc { .. }))
+                    })
+            });
+        if scripts && let Some(first) = nodes.first() {
+            self.diag.warn(
+                &first.at,
+                "scripts are configured but global_defs has no enable_script_security \
+                 (keepalived reports a security violation: scripts run as root)",
+            );
+        }
+    }
+
     /// A keyword the caller does not read: ignored with a warning if keepalived (or DPVS)
     /// knows it in this block, else an error with a suggestion.
     fn other(&mut self, block: Block, node: &Node) {
@@ -137,9 +173,15 @@ impl Builder<'_> {
             return;
         }
         let hint = suggest(kw, block.all());
+        let elsewhere = block.elsewhere(kw);
+        let place = if elsewhere.is_empty() {
+            String::new()
+        } else {
+            format!(" (it belongs in {})", elsewhere.join(", "))
+        };
         self.diag.error_suggest(
             &node.at,
-            format!("unknown keyword \"{kw}\" in {}", block.name()),
+            format!("unknown keyword \"{kw}\" in {}{place}", block.name()),
             hint,
         );
     }

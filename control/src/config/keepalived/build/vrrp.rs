@@ -355,9 +355,23 @@ impl Builder<'_> {
             );
         }
         if v.interface.is_empty() {
+            let why = if v.unicast_peer.is_empty() {
+                ""
+            } else {
+                " (keepalived's unicast mode without an interface is not supported by rvs)"
+            };
             self.diag.error(
                 &node.at,
-                format!("vrrp_instance {} needs an interface", v.name),
+                format!("vrrp_instance {} needs an interface{why}", v.name),
+            );
+        }
+        if v.track_interface.iter().any(|t| t.name == v.interface) {
+            self.diag.warn(
+                &node.at,
+                format!(
+                    "track_interface {} is the instance's own interface, which is always tracked (keepalived ignores it too)",
+                    v.interface
+                ),
             );
         }
         let idx = self.cfg.vrrp_instances.len();
@@ -645,6 +659,15 @@ impl Builder<'_> {
                 }
             };
             spans.at(rel, &st.at);
+        }
+        if g.group.len() == 1 {
+            self.diag.warn(
+                &node.at,
+                format!(
+                    "sync group {} has only one instance (keepalived warns: probably not what you want)",
+                    g.name
+                ),
+            );
         }
         let idx = self.cfg.vrrp_sync_groups.len();
         spans.commit(&format!("vrrp_sync_groups[{idx}]"), &mut self.spans);
