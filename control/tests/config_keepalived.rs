@@ -552,6 +552,14 @@ virtual_server 10.0.0.1 80 {
     real_server 10.0.1.1 8080 {
     }
 }
+virtual_server 10.0.0.3 80 {
+    protocol TCP
+    lb_algo rr
+    lb_kind DR
+    sorry_server 2001:db8::9 80
+    real_server 10.0.1.1 80 {
+    }
+}
 virtual_server fwmark 10 {
     lb_algo rr
     real_server 10.0.1.1 80 {
@@ -581,12 +589,20 @@ virtual_server 10.0.0.2 80 {
     assert!(has(14, "differs from the virtual server port 80"), "{w:#?}");
     assert!(has(16, "listed twice"), "{w:#?}");
     assert!(
-        has(19, "fwmark virtual servers are not supported by rvs"),
+        has(
+            19,
+            "sorry server 2001:db8::9 is not of the virtual server's address family"
+        ),
         "{w:#?}"
     );
-    assert!(has(24, "has no real servers: ignored"), "{w:#?}");
+    assert!(
+        has(27, "fwmark virtual servers are not supported by rvs"),
+        "{w:#?}"
+    );
+    assert!(has(32, "has no real servers: ignored"), "{w:#?}");
     let cfg = &l.config;
-    assert_eq!(cfg.services.len(), 2);
+    assert_eq!(cfg.services.len(), 3);
+    assert!(cfg.services[2].sorry_server.is_none());
     assert_eq!(cfg.services[0].protocol, Protocol::Udp);
     assert_eq!(cfg.services[0].persistence_timeout, Some(360));
     assert_eq!(cfg.services[1].real_servers.len(), 1);

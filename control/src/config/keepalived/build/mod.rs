@@ -1,5 +1,7 @@
-//! Statement tree to [`Config`]: one module per family of blocks ([`global`], [`services`]
-//! with [`checkers`], [`vrrp`]), sharing the helpers here for the parts every keyword needs
+//! Statement tree to [`Config`]: one module per family of blocks ([`global`], [`groups`],
+//! [`services`] with [`real_server`], [`method`] and [`checkers`], [`vrrp`] with
+//! [`vrrp_lists`] and [`vrrp_groups`]), sharing the
+//! helpers here for the parts every keyword needs
 //! (argument counts, value parsing with a located message, unknown keywords with a
 //! suggestion, and where each produced item came from).
 //!
@@ -10,8 +12,13 @@
 
 mod checkers;
 mod global;
+mod groups;
+mod method;
+mod real_server;
 mod services;
 mod vrrp;
+mod vrrp_groups;
+mod vrrp_lists;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -1,5 +1,4 @@
-//! `virtual_server`, `virtual_server_group`, `real_server`, sorry servers and DPVS's
-//! `local_address_group`.
+//! `virtual_server` blocks and their sorry servers.
 //!
 //! A virtual_server is read into a draft first, because keepalived lets keywords come in
 //! any order and resolves defaults at the end of the block: the scheduler flags `flag-1`
@@ -9,20 +8,18 @@
 
 use std::net::IpAddr;
 
-use super::checkers::CheckDraft;
-use super::{Builder, LocalSpans, VsGroup, VsGroupEntry};
+use super::method::Method;
+use super::real_server::RsDraft;
+use super::{Builder, LocalSpans};
 use crate::config::error::Location;
 use crate::config::keepalived::keywords::Block;
 use crate::config::keepalived::tree::Node;
 use crate::config::keepalived::values;
 use crate::config::suggest::suggest;
 use crate::config::{
-    Forward, LocalAddress, LocalAddressGroup, Protocol, RealServer, ServiceCheckDefaults,
-    SorryServer, TunnelCsum, TunnelType, VirtualService,
+    Forward, Protocol, RealServer, ServiceCheckDefaults, SorryServer, TunnelCsum, TunnelType,
+    VirtualService,
 };
-
-/// Most services one virtual_server_group (or local addresses one group) may expand to.
-const MAX_GROUP_ADDRESSES: usize = 65_536;
 
 /// keepalived's default persistence timeout (IPVS's), in seconds.
 const DEFAULT_PERSISTENCE: u32 = 360;
@@ -34,15 +31,6 @@ enum Target {
     Group(String),
     /// Not supported by rvs: read for errors, then dropped.
     Fwmark,
-}
-
-/// A forwarding method with its tunnel parameters (`lvs_method TUN type gue port 6080 csum`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Method {
-    pub forward: Forward,
-    pub tunnel: TunnelType,
-    pub tunnel_port: u16,
-    pub csum: TunnelCsum,
 }
 
 /// Checker settings a virtual or real server passes down to its checkers.
@@ -59,7 +47,7 @@ pub(super) struct CheckerDefaults {
 
 impl CheckerDefaults {
     /// `self` where set, else `outer`.
-    fn or(&self, outer: &CheckerDefaults) -> CheckerDefaults {
+    pub(super) fn or(&self, outer: &CheckerDefaults) -> CheckerDefaults {
         CheckerDefaults {
             connect_timeout: self.connect_timeout.or(outer.connect_timeout),
             retry: self.retry.or(outer.retry),
@@ -73,16 +61,6 @@ impl CheckerDefaults {
                 .or_else(|| outer.virtualhost.clone()),
         }
     }
-}
-
-struct RsDraft {
-    rs: RealServer,
-    method: Option<Method>,
-    weight_set: bool,
-    defaults: CheckerDefaults,
-    checks: Vec<CheckDraft>,
-    spans: LocalSpans,
-    at: Location,
 }
 
 struct VsDraft {
@@ -102,135 +80,7 @@ struct VsDraft {
 }
 
 impl Builder<'_> {
-    pub(super) fn virtual_server_group(&mut self, node: &Node) {
-        let Some(name) = self.group_name(node) else {
-            return;
-        };
-        let mut group = VsGroup::default();
-        for line in self.block(node) {
-            if line.block.is_some() {
-                self.diag.error(
-                    &line.at,
-                    "a virtual_server_group entry does not take a { } block",
-                );
-                continue;
-            }
-            if line.keyword() == "fwmark" {
-                self.diag.warn(
-                    &line.at,
-                    "fwmark entries are not supported by rvs (it has no netfilter marks): skipped",
-                );
-                continue;
-            }
-            let addrs = match values::address_range(line.keyword(), MAX_GROUP_ADDRESSES) {
-                Ok(a) => a,
-                Err(msg) => {
-                    self.diag
-                        .error(&line.at, format!("virtual_server_group {name}: {msg}"));
-                    continue;
-                }
-            };
-            let port = match line.arg(0) {
-                None => 0,
-                Some(p) => match values::port(p) {
-                    Ok(p) => p,
-                    Err(msg) => {
-                        self.diag
-                            .error(&line.at, format!("virtual_server_group {name}: {msg}"));
-                        continue;
-                    }
-                },
-            };
-            if line.args().len() > 1 {
-                self.extra_words(line, 1);
-            }
-            group.entries.push(VsGroupEntry {
-                addrs,
-                port,
-                at: line.at.clone(),
-            });
-        }
-        if group.entries.is_empty() {
-            self.diag.warn(
-                &node.at,
-                format!(
-                    "virtual_server_group {name} has no address entries (keepalived removes it)"
-                ),
-            );
-        }
-        if self.groups.insert(name.clone(), group).is_some() {
-            self.diag.error(
-                &node.at,
-                format!("virtual_server_group {name} is defined twice"),
-            );
-        }
-    }
-
-    pub(super) fn group_name(&mut self, node: &Node) -> Option<String> {
-        match node.args() {
-            [name] => Some(name.text.clone()),
-            [] => {
-                self.diag
-                    .error(&node.at, format!("{} needs a name", node.keyword()));
-                None
-            }
-            [name, ..] => {
-                self.extra_words(node, 1);
-                Some(name.text.clone())
-            }
-        }
-    }
-
-    /// DPVS's `local_address_group NAME { ADDR [PORT] ... }` (FULLNAT source addresses).
-    pub(super) fn local_address_group(&mut self, node: &Node) {
-        let Some(name) = self.group_name(node) else {
-            return;
-        };
-        let path = format!("local_address_groups.{name}");
-        if self.cfg.local_address_groups.contains_key(&name) {
-            self.diag.error(
-                &node.at,
-                format!("local_address_group {name} is defined twice"),
-            );
-            return;
-        }
-        self.spans.insert(path.clone(), node.at.clone());
-        let mut group = LocalAddressGroup {
-            addresses: Vec::new(),
-        };
-        for line in self.block(node) {
-            if line.block.is_some() {
-                self.diag.error(
-                    &line.at,
-                    "a local_address_group entry does not take a { } block",
-                );
-                continue;
-            }
-            match values::address_range(line.keyword(), MAX_GROUP_ADDRESSES) {
-                Ok(addrs) => {
-                    let port = line.arg(0).map(str::to_string);
-                    if line.args().len() > 1 {
-                        self.extra_words(line, 1);
-                    }
-                    for address in addrs {
-                        self.spans.insert(
-                            format!("{path}.addresses[{}]", group.addresses.len()),
-                            line.at.clone(),
-                        );
-                        group.addresses.push(LocalAddress {
-                            address,
-                            port: port.clone(),
-                        });
-                    }
-                }
-                Err(msg) => self
-                    .diag
-                    .error(&line.at, format!("local_address_group {name}: {msg}")),
-            }
-        }
-        self.cfg.local_address_groups.insert(name, group);
-    }
-
+    /// `virtual_server IP [PORT] | group NAME | fwmark N { ... }`.
     pub(super) fn virtual_server(&mut self, node: &Node) {
         let Some(target) = self.vs_target(node) else {
             return;
@@ -272,6 +122,7 @@ impl Builder<'_> {
         self.finish_virtual_server(d);
     }
 
+    /// What the virtual_server line names.
     fn vs_target(&mut self, node: &Node) -> Option<Target> {
         let words: Vec<&str> = node.args().iter().map(|w| w.text.as_str()).collect();
         match words.as_slice() {
@@ -332,6 +183,7 @@ impl Builder<'_> {
         }
     }
 
+    /// One statement of a virtual_server block.
     fn vs_statement(&mut self, d: &mut VsDraft, st: &Node) {
         let kw = st.keyword();
         let rel = match kw {
@@ -531,23 +383,7 @@ impl Builder<'_> {
         }
     }
 
-    /// `NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]|FNAT`.
-    pub(super) fn method(&mut self, st: &Node) -> Option<Method> {
-        self.no_block(st);
-        let words: Vec<&str> = st.args().iter().map(|w| w.text.as_str()).collect();
-        match parse_method(&words) {
-            Ok(m) => Some(m),
-            Err((msg, hint)) => {
-                self.diag.error_suggest(
-                    &st.at,
-                    format!("{}: {msg}", st.keyword()),
-                    hint.as_deref(),
-                );
-                None
-            }
-        }
-    }
-
+    /// `sorry_server IP [PORT]`.
     fn sorry_server(&mut self, st: &Node) -> Option<SorryServer> {
         let addr = match st.arg(0).map(values::ip) {
             Some(Ok(a)) => a,
@@ -582,157 +418,29 @@ impl Builder<'_> {
         })
     }
 
-    fn real_server(&mut self, node: &Node) -> Option<RsDraft> {
-        let addr = match node.arg(0).map(values::ip) {
-            Some(Ok(a)) => a,
-            Some(Err(msg)) => {
-                self.diag.error(&node.at, format!("real_server: {msg}"));
-                return None;
-            }
-            None => {
-                self.diag
-                    .error(&node.at, "real_server needs an address [and port]");
-                return None;
-            }
-        };
-        let port = match node.arg(1).map(values::port) {
-            None => 0,
-            Some(Ok(p)) => p,
-            Some(Err(msg)) => {
-                self.diag.error(&node.at, format!("real_server: {msg}"));
-                return None;
-            }
-        };
-        if node.args().len() > 2 {
-            self.extra_words(node, 2);
-        }
-        let mut r = RsDraft {
-            rs: RealServer {
-                address: addr,
-                port,
-                weight: 1,
-                forward: None,
-                tunnel: TunnelType::Ipip,
-                tunnel_port: 0,
-                tunnel_csum: TunnelCsum::NoCsum,
-                upper_threshold: 0,
-                lower_threshold: 0,
-                inhibit_on_failure: None,
-                notify_up: None,
-                notify_down: None,
-                delay_loop: None,
-                checks: Vec::new(),
-            },
-            method: None,
-            weight_set: false,
-            defaults: CheckerDefaults::default(),
-            checks: Vec::new(),
-            spans: LocalSpans::default(),
-            at: node.at.clone(),
-        };
-        r.spans.at("", &node.at);
-        // keepalived allows a real_server without a block (weight 1, no checker).
-        for st in node.block.as_deref().unwrap_or_default() {
-            self.rs_statement(&mut r, st);
-        }
-        Some(r)
-    }
-
-    fn rs_statement(&mut self, r: &mut RsDraft, st: &Node) {
-        let kw = st.keyword();
-        let rel = match kw {
-            "weight" => {
-                if let Some(w) = self.value(st, |w| values::u32_in(w, 0, 65535)) {
-                    r.rs.weight = w;
-                    r.weight_set = true;
-                }
-                ".weight"
-            }
-            "lvs_method" => {
-                r.method = self.method(st);
-                ".forward"
-            }
-            "uthreshold" => {
-                if let Some(v) = self.value(st, |w| values::u32_in(w, 0, u32::MAX)) {
-                    r.rs.upper_threshold = v;
-                }
-                ".upper_threshold"
-            }
-            "lthreshold" => {
-                if let Some(v) = self.value(st, |w| values::u32_in(w, 0, u32::MAX)) {
-                    r.rs.lower_threshold = v;
-                }
-                ".lower_threshold"
-            }
-            "inhibit_on_failure" => {
-                r.rs.inhibit_on_failure = self.flag(st);
-                ".inhibit_on_failure"
-            }
-            "notify_up" => {
-                r.rs.notify_up = self.script(st);
-                ".notify_up"
-            }
-            "notify_down" => {
-                r.rs.notify_down = self.script(st);
-                ".notify_down"
-            }
-            "delay_loop" => {
-                r.rs.delay_loop = self.value(st, |w| values::timer(w, 86_400.0 * 365.0));
-                r.defaults.delay_loop = r.rs.delay_loop;
-                ".delay_loop"
-            }
-            "alpha" => {
-                r.defaults.alpha = self.flag(st);
-                return;
-            }
-            "connect_timeout" => {
-                r.defaults.connect_timeout = self.value(st, |w| values::timer(w, 86_400.0));
-                return;
-            }
-            "retry" => {
-                r.defaults.retry = self.value(st, |w| values::u32_in(w, 1, u32::MAX));
-                return;
-            }
-            "delay_before_retry" => {
-                r.defaults.delay_before_retry =
-                    self.value(st, |w| values::timer(w, 86_400.0 * 365.0));
-                return;
-            }
-            "warmup" => {
-                r.defaults.warmup = self.value(st, |w| values::timer(w, 86_400.0 * 365.0));
-                return;
-            }
-            "virtualhost" => {
-                r.defaults.virtualhost = self.one(st).map(str::to_string);
-                return;
-            }
-            "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" | "SMTP_CHECK" | "DNS_CHECK"
-            | "UDP_CHECK" => {
-                r.checks.extend(self.checker(st));
-                return;
-            }
-            "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK" => {
-                self.diag.error(
-                    &st.at,
-                    format!(
-                        "{kw} is not supported by rvs (it checks with TCP_CHECK, HTTP_GET, SSL_GET, \
-                         UDP_CHECK, DNS_CHECK, SMTP_CHECK and MISC_CHECK)"
-                    ),
-                );
-                return;
-            }
-            _ => {
-                self.other(Block::RealServer, st);
-                return;
-            }
-        };
-        r.spans.at(rel, &st.at);
-    }
-
+    /// Resolves defaults and inheritance, repairs what keepalived repairs, and adds one
+    /// service per address of the draft.
     fn finish_virtual_server(&mut self, mut d: VsDraft) {
         if matches!(d.target, Target::Fwmark) {
             return;
         }
+        let method = self.resolve_service(&mut d);
+        let reals = self.inherit_real_servers(&mut d, method);
+        if reals.is_empty() {
+            self.diag.warn(
+                &d.at,
+                "virtual_server has no real servers: ignored, as keepalived does",
+            );
+            return;
+        }
+        self.repair_quorum(&mut d, &reals);
+        self.add_services(&d, &reals);
+    }
+
+    /// The service's own settings: keepalived's defaults (with a warning where keepalived
+    /// complains), flags by scheduler, repairs, the sorry server. Returns the method its
+    /// real servers inherit.
+    fn resolve_service(&mut self, d: &mut VsDraft) -> Method {
         let protocol = match d.protocol {
             Some(p) => p,
             None => {
@@ -775,85 +483,98 @@ impl Builder<'_> {
         if d.svc.persistence_netmask.is_some() && d.svc.persistence_timeout.is_none() {
             d.svc.persistence_timeout = Some(DEFAULT_PERSISTENCE);
         }
-        if let Some(sorry) = &mut d.svc.sorry_server {
-            sorry.inhibit = d.sorry_inhibit;
-            if let Some((m, _)) = d.sorry_method {
-                sorry.forward = Some(m.forward);
-                sorry.tunnel = m.tunnel;
-                sorry.tunnel_port = m.tunnel_port;
-            } else if method.forward == Forward::Tun {
-                sorry.tunnel = method.tunnel;
-                sorry.tunnel_port = method.tunnel_port;
-            }
-        } else if let Some((_, at)) = &d.sorry_method {
-            self.diag
-                .warn(at, "sorry_server_lvs_method without sorry_server: ignored");
-        }
-        if d.sorry_inhibit && d.svc.sorry_server.is_none() {
-            self.diag
-                .warn(&d.at, "sorry_server_inhibit without sorry_server: ignored");
-        }
+        self.resolve_sorry_server(d, method);
+        method
+    }
 
-        // Real servers: inherit, then drop what keepalived drops.
+    fn resolve_sorry_server(&mut self, d: &mut VsDraft, method: Method) {
+        let Some(sorry) = &mut d.svc.sorry_server else {
+            if let Some((_, at)) = &d.sorry_method {
+                self.diag
+                    .warn(at, "sorry_server_lvs_method without sorry_server: ignored");
+            }
+            if d.sorry_inhibit {
+                self.diag
+                    .warn(&d.at, "sorry_server_inhibit without sorry_server: ignored");
+            }
+            return;
+        };
+        sorry.inhibit = d.sorry_inhibit;
+        let m = match d.sorry_method {
+            Some((m, _)) => {
+                sorry.forward = Some(m.forward);
+                m
+            }
+            None => method,
+        };
+        if m.forward == Forward::Tun {
+            sorry.tunnel = m.tunnel;
+            sorry.tunnel_port = m.tunnel_port;
+        }
+        if let Some(vip) = d.target.addr()
+            && m.forward != Forward::Tun
+            && sorry.address.is_ipv4() != vip.is_ipv4()
+        {
+            self.diag.warn(
+                &d.at,
+                format!(
+                    "sorry server {} is not of the virtual server's address family: skipped, as keepalived does",
+                    sorry.address
+                ),
+            );
+            d.svc.sorry_server = None;
+        }
+    }
+
+    /// The real servers with what they inherit from the service, without those keepalived
+    /// drops (wrong family, listed twice).
+    fn inherit_real_servers(
+        &mut self,
+        d: &mut VsDraft,
+        method: Method,
+    ) -> Vec<(RealServer, LocalSpans, Location)> {
         let vs_defaults = CheckerDefaults {
             warmup: d.svc.check.warmup,
             alpha: d.svc.check.alpha.then_some(true),
             ..d.defaults.clone()
         };
         let mut reals: Vec<(RealServer, LocalSpans, Location)> = Vec::new();
-        for mut r in std::mem::take(&mut d.reals) {
-            let m = r.method.unwrap_or(method);
-            r.rs.forward = r.method.map(|m| m.forward);
-            if m.forward == Forward::Tun {
-                r.rs.tunnel = m.tunnel;
-                r.rs.tunnel_port = m.tunnel_port;
-                r.rs.tunnel_csum = m.csum;
-            }
-            if !r.weight_set
-                && let Some(w) = d.default_weight
-            {
-                r.rs.weight = w;
-            }
-            let defaults = r.defaults.or(&vs_defaults);
-            for (k, c) in r.checks.into_iter().enumerate() {
-                r.spans.nest(&format!(".checks[{k}]"), &c.spans);
-                r.rs.checks.push(c.finish(&defaults));
-            }
-            if let Some(first) = d.target.addr()
-                && m.forward != Forward::Tun
-                && r.rs.address.is_ipv4() != first.is_ipv4()
+        for r in std::mem::take(&mut d.reals) {
+            let (rs, spans, at) = r.finish(method, d.default_weight, &vs_defaults);
+            let fwd = rs.forward.unwrap_or(method.forward);
+            if let Some(vip) = d.target.addr()
+                && fwd != Forward::Tun
+                && rs.address.is_ipv4() != vip.is_ipv4()
             {
                 self.diag.warn(
-                    &r.at,
+                    &at,
                     format!(
                         "real server {} is not of the virtual server's address family: skipped, as keepalived does",
-                        r.rs.address
+                        rs.address
                     ),
                 );
                 continue;
             }
-            if let Some((_, _, at)) = reals
+            if let Some((_, _, first)) = reals
                 .iter()
-                .find(|(x, _, _)| x.address == r.rs.address && x.port == r.rs.port)
+                .find(|(x, _, _)| x.address == rs.address && x.port == rs.port)
             {
                 self.diag.warn(
-                    &r.at,
+                    &at,
                     format!(
                         "real server {} is listed twice (first at line {}): the second is dropped, as keepalived does",
-                        r.rs.address, at.line
+                        rs.address, first.line
                     ),
                 );
                 continue;
             }
-            reals.push((r.rs, r.spans, r.at));
+            reals.push((rs, spans, at));
         }
-        if reals.is_empty() {
-            self.diag.warn(
-                &d.at,
-                "virtual_server has no real servers: ignored, as keepalived does",
-            );
-            return;
-        }
+        reals
+    }
+
+    /// keepalived lowers a quorum above the total weight, and a hysteresis not below it.
+    fn repair_quorum(&mut self, d: &mut VsDraft, reals: &[(RealServer, LocalSpans, Location)]) {
         let weight_sum: u64 = reals.iter().map(|(r, _, _)| u64::from(r.weight)).sum();
         let q = &mut d.svc.check;
         if u64::from(q.quorum) > weight_sum {
@@ -878,8 +599,10 @@ impl Builder<'_> {
             );
             q.hysteresis = q.quorum - 1;
         }
+    }
 
-        // One service per address: the virtual_server's own, or each of its group's.
+    /// One service per address: the virtual_server's own, or each of its group's.
+    fn add_services(&mut self, d: &VsDraft, reals: &[(RealServer, LocalSpans, Location)]) {
         let targets: Vec<(IpAddr, u16, Option<Location>, bool)> = match &d.target {
             Target::Addr(ip, port) => vec![(*ip, *port, None, false)],
             Target::Group(name) => self
@@ -946,6 +669,7 @@ impl Builder<'_> {
 }
 
 impl Target {
+    /// The address of an `IP PORT` virtual server.
     fn addr(&self) -> Option<IpAddr> {
         match self {
             Target::Addr(ip, _) => Some(*ip),
@@ -973,128 +697,9 @@ fn resolve_flags(scheduler: &str, flags: &[(String, Location)]) -> Vec<String> {
     out
 }
 
-/// Parses the words after `lb_kind` / `lvs_method`.
-fn parse_method(words: &[&str]) -> Result<Method, (String, Option<String>)> {
-    let mut m = Method {
-        forward: Forward::Nat,
-        tunnel: TunnelType::Ipip,
-        tunnel_port: 0,
-        csum: TunnelCsum::NoCsum,
-    };
-    let Some((kind, rest)) = words.split_first() else {
-        return Err(("needs NAT, DR, TUN or FNAT".into(), None));
-    };
-    m.forward = match *kind {
-        "NAT" => Forward::Nat,
-        "DR" => Forward::Dr,
-        "TUN" => Forward::Tun,
-        "FNAT" => Forward::FullNat,
-        "SNAT" => {
-            return Err((
-                "SNAT (DPVS's source NAT) is not supported by rvs".into(),
-                None,
-            ));
-        }
-        other => {
-            let hint = suggest(other, ["NAT", "DR", "TUN", "FNAT"]).map(str::to_string);
-            return Err((
-                format!("unknown forwarding method \"{other}\" (NAT, DR, TUN or FNAT)"),
-                hint,
-            ));
-        }
-    };
-    if m.forward != Forward::Tun {
-        if let Some(extra) = rest.first() {
-            return Err((
-                format!("\"{extra}\" after {kind}: only TUN takes further words"),
-                None,
-            ));
-        }
-        return Ok(m);
-    }
-    let mut i = 0;
-    while let Some(word) = rest.get(i) {
-        match *word {
-            "type" => {
-                let t = rest.get(i + 1).copied().unwrap_or_default();
-                m.tunnel = match t {
-                    "ipip" => TunnelType::Ipip,
-                    "gue" => TunnelType::Gue,
-                    "gre" => TunnelType::Gre,
-                    other => {
-                        let hint = suggest(other, ["ipip", "gue", "gre"]).map(str::to_string);
-                        return Err((
-                            format!("unknown tunnel type \"{other}\" (ipip, gue or gre)"),
-                            hint,
-                        ));
-                    }
-                };
-                i += 2;
-                if m.tunnel == TunnelType::Gue {
-                    if rest.get(i) != Some(&"port") {
-                        return Err(("a GUE tunnel needs `port N`".into(), None));
-                    }
-                    let p = rest.get(i + 1).copied().unwrap_or_default();
-                    m.tunnel_port = values::u16_in(p, 1, 65535)
-                        .map_err(|e| (format!("GUE port: {e}"), None))?;
-                    i += 2;
-                }
-            }
-            "nocsum" => {
-                m.csum = TunnelCsum::NoCsum;
-                i += 1;
-            }
-            "csum" => {
-                m.csum = TunnelCsum::Csum;
-                i += 1;
-            }
-            "remcsum" => {
-                if m.tunnel != TunnelType::Gue {
-                    return Err(("remcsum applies to GUE tunnels only".into(), None));
-                }
-                m.csum = TunnelCsum::RemCsum;
-                i += 1;
-            }
-            other => {
-                let hint =
-                    suggest(other, ["type", "nocsum", "csum", "remcsum"]).map(str::to_string);
-                return Err((format!("unexpected \"{other}\" after TUN"), hint));
-            }
-        }
-    }
-    if m.tunnel == TunnelType::Ipip && m.csum != TunnelCsum::NoCsum {
-        return Err((
-            "checksum options apply to GUE and GRE tunnels only".into(),
-            None,
-        ));
-    }
-    Ok(m)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn methods() {
-        assert_eq!(parse_method(&["DR"]).unwrap().forward, Forward::Dr);
-        assert_eq!(parse_method(&["FNAT"]).unwrap().forward, Forward::FullNat);
-        let m = parse_method(&["TUN", "type", "gue", "port", "6080", "csum"]).unwrap();
-        assert_eq!(
-            (m.forward, m.tunnel, m.tunnel_port, m.csum),
-            (Forward::Tun, TunnelType::Gue, 6080, TunnelCsum::Csum)
-        );
-        assert_eq!(
-            parse_method(&["TUN", "type", "gre"]).unwrap().tunnel,
-            TunnelType::Gre
-        );
-        assert!(parse_method(&["TUN", "type", "gue"]).is_err());
-        assert!(parse_method(&["TUN", "type", "gre", "remcsum"]).is_err());
-        assert!(parse_method(&["DR", "x"]).is_err());
-        let (msg, hint) = parse_method(&["dr"]).unwrap_err();
-        assert!(msg.contains("unknown forwarding method"));
-        assert_eq!(hint.as_deref(), Some("DR"));
-    }
 
     #[test]
     fn flags_follow_the_scheduler() {
