@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use super::validate::services::{addr_port, service_name};
 use super::{
-    Check, CheckCommon, Config, Forward, RealServer, TunnelType, VirtualService, VrrpAuth,
-    VrrpInstance, VrrpState, netmask_v4,
+    Check, CheckCommon, ClientAddr, Config, Forward, RealServer, TunnelType, VirtualService,
+    VrrpAuth, VrrpInstance, VrrpState, netmask_v4,
 };
 
 /// The description of `cfg` (multi-line text ending in a newline).
@@ -110,10 +110,14 @@ fn services(out: &mut String, cfg: &Config) {
                         .join(", ")
                 })
                 .unwrap_or_default();
+            let client = match svc.client_address {
+                ClientAddr::Toa => "TOA",
+                ClientAddr::ProxyV2 => "PROXY protocol v2",
+                ClientAddr::None => "nothing",
+            };
             let _ = writeln!(
                 out,
-                "     local addresses ({group}): {addrs}; client address by {:?}",
-                svc.client_address
+                "     local addresses ({group}): {addrs}; client address by {client}"
             );
         }
     }
