@@ -11,6 +11,10 @@
 //! the list head, recompute `di`/`mw`, and keep `cw` (clamped to the new `mw`, or aligned
 //! to the new `di`). IPVS calls it once per changed server; rvs once per snapshot, which
 //! ends in the same state unless an intermediate state's `mw` would have clamped `cw`.
+//!
+//! Where rvs differs: passes that cannot find a server (their `cw` exceeds every available
+//! weight) are skipped in one step instead of walked, which yields the same picks and the
+//! same final state while bounding a pick to a few walks of the list whatever the weights.
 
 use super::dests::{DestId, DestSet};
 
@@ -73,6 +77,7 @@ impl WeightedRoundRobin {
         let mut pos = self.cl;
         let mut stop: Option<usize> = None;
         let (mut last_pass, mut restarted) = (false, false);
+        let mut reachable: Option<i64> = None;
         loop {
             let from = pos.map_or(0, |p| p + 1);
             for p in from..n {
@@ -96,10 +101,31 @@ impl WeightedRoundRobin {
                 }
                 restarted = true;
             }
+            // Passes at a `cw` above every available server's weight find nothing; IPVS
+            // walks them one by one (2^32 passes with a weight near u32::MAX), rvs jumps
+            // to the first `cw` of the same sequence that can find a server. It never jumps
+            // past the last pass (`cw <= di`), whose `stop` logic ends a fruitless search.
+            let top = *reachable.get_or_insert_with(|| self.max_available_weight(dests));
+            let floor = top.max(self.di);
+            if self.cw > floor {
+                let passes = (self.cw - floor + self.di - 1) / self.di;
+                self.cw -= passes * self.di;
+            }
             last_pass = self.cw <= self.di;
             if last_pass && restarted && last.is_some() {
                 stop = last;
             }
         }
+    }
+
+    /// The largest weight of a server that a pass may take.
+    fn max_available_weight(&self, dests: &DestSet) -> i64 {
+        self.order
+            .iter()
+            .filter_map(|&id| dests.get(id))
+            .filter(|d| d.in_service() && !d.overloaded())
+            .map(|d| i64::from(d.weight()))
+            .max()
+            .unwrap_or(0)
     }
 }
