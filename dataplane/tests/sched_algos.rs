@@ -19,7 +19,11 @@ fn scenario(kind: SchedulerKind, servers_: &[S]) -> ServiceScheduler {
         .enumerate()
         .map(|(i, s)| {
             let spec = server(char::from(b'A' + u8::try_from(i).unwrap()), s.0);
-            if s.3 { spec.with_thresholds(1, 0) } else { spec }
+            if s.3 {
+                spec.with_thresholds(1, 0)
+            } else {
+                spec
+            }
         })
         .collect();
     let mut svc = service(kind, &[], &specs);
@@ -50,12 +54,12 @@ fn lc_least_overhead_weights_ignored() {
         &[
             // overhead = active * 256 + inactive
             (&[S(1, 2, 0, OK), S(1, 1, 5, OK), S(1, 1, 3, OK)], 'C'),
-            (&[S(1, 0, 1, OK), S(1, 0, 1, OK)], 'A'),          // tie: first
-            (&[S(100, 1, 0, OK), S(1, 0, 0, OK)], 'B'),        // weight ignored
-            (&[S(0, 0, 0, OK), S(5, 5, 0, OK)], 'B'),          // weight 0 quiescent
-            (&[S(1, 0, 0, OVER), S(1, 9, 9, OK)], 'B'),        // overloaded skipped
-            (&[S(0, 0, 0, OK), S(1, 0, 0, OVER)], '-'),        // none available
-            (&[S(1, 0, 300, OK), S(1, 1, 0, OK)], 'B'),        // 300 inactive > 1 active
+            (&[S(1, 0, 1, OK), S(1, 0, 1, OK)], 'A'), // tie: first
+            (&[S(100, 1, 0, OK), S(1, 0, 0, OK)], 'B'), // weight ignored
+            (&[S(0, 0, 0, OK), S(5, 5, 0, OK)], 'B'), // weight 0 quiescent
+            (&[S(1, 0, 0, OVER), S(1, 9, 9, OK)], 'B'), // overloaded skipped
+            (&[S(0, 0, 0, OK), S(1, 0, 0, OVER)], '-'), // none available
+            (&[S(1, 0, 300, OK), S(1, 1, 0, OK)], 'B'), // 300 inactive > 1 active
         ],
     );
 }
@@ -81,8 +85,8 @@ fn sed_expected_delay_ignores_inactive() {
     table(
         SchedulerKind::Sed,
         &[
-            (&[S(1, 0, 0, OK), S(3, 2, 0, OK)], 'A'),   // 1/1 = 3/3: first
-            (&[S(1, 1, 0, OK), S(3, 2, 0, OK)], 'B'),   // 2/1 > 3/3
+            (&[S(1, 0, 0, OK), S(3, 2, 0, OK)], 'A'), // 1/1 = 3/3: first
+            (&[S(1, 1, 0, OK), S(3, 2, 0, OK)], 'B'), // 2/1 > 3/3
             (&[S(1, 0, 100, OK), S(1, 0, 0, OK)], 'A'), // inactive ignored: tie
             (&[S(0, 0, 0, OK), S(1, 7, 0, OK)], 'B'),
             (&[S(1, 0, 0, OVER), S(1, 7, 0, OK)], 'B'),
@@ -96,12 +100,12 @@ fn nq_takes_an_idle_server_first() {
     table(
         SchedulerKind::Nq,
         &[
-            (&[S(10, 3, 0, OK), S(1, 0, 0, OK)], 'B'),  // idle beats sed's 4/10 < 1/1
-            (&[S(1, 1, 0, OK), S(3, 2, 0, OK)], 'B'),   // all busy: sed, 2/1 > 3/3
-            (&[S(1, 1, 0, OK), S(2, 3, 0, OK)], 'A'),   // 2/1 = 4/2: first
-            (&[S(0, 0, 0, OK), S(1, 1, 0, OK)], 'B'),   // idle but quiescent
+            (&[S(10, 3, 0, OK), S(1, 0, 0, OK)], 'B'), // idle beats sed's 4/10 < 1/1
+            (&[S(1, 1, 0, OK), S(3, 2, 0, OK)], 'B'),  // all busy: sed, 2/1 > 3/3
+            (&[S(1, 1, 0, OK), S(2, 3, 0, OK)], 'A'),  // 2/1 = 4/2: first
+            (&[S(0, 0, 0, OK), S(1, 1, 0, OK)], 'B'),  // idle but quiescent
             (&[S(1, 0, 0, OVER), S(1, 1, 0, OK)], 'B'), // idle but overloaded
-            (&[S(1, 0, 9, OK), S(1, 0, 0, OK)], 'A'),   // inactive do not make busy
+            (&[S(1, 0, 9, OK), S(1, 0, 0, OK)], 'A'),  // inactive do not make busy
             (&[S(0, 0, 0, OK)], '-'),
         ],
     );
@@ -137,12 +141,30 @@ fn ovf_overflows_past_weight() {
 
 #[test]
 fn rr_cycles_and_skips_unavailable() {
-    assert_eq!(sequence(&mut service(SchedulerKind::Rr, &[], &servers(&[1, 1, 1])), 7), "ABCABCA");
+    assert_eq!(
+        sequence(
+            &mut service(SchedulerKind::Rr, &[], &servers(&[1, 1, 1])),
+            7
+        ),
+        "ABCABCA"
+    );
     // Weights other than 0 do not matter.
-    assert_eq!(sequence(&mut service(SchedulerKind::Rr, &[], &servers(&[9, 0, 1])), 4), "ACAC");
-    let mut s = scenario(SchedulerKind::Rr, &[S(1, 0, 0, OK), S(1, 0, 0, OVER), S(1, 0, 0, OK)]);
+    assert_eq!(
+        sequence(
+            &mut service(SchedulerKind::Rr, &[], &servers(&[9, 0, 1])),
+            4
+        ),
+        "ACAC"
+    );
+    let mut s = scenario(
+        SchedulerKind::Rr,
+        &[S(1, 0, 0, OK), S(1, 0, 0, OVER), S(1, 0, 0, OK)],
+    );
     assert_eq!(sequence(&mut s, 4), "ACAC");
-    assert_eq!(sequence(&mut service(SchedulerKind::Rr, &[], &servers(&[0, 0])), 2), "--");
+    assert_eq!(
+        sequence(&mut service(SchedulerKind::Rr, &[], &servers(&[0, 0])), 2),
+        "--"
+    );
 }
 
 #[test]
@@ -152,7 +174,8 @@ fn rr_keeps_its_place_across_updates() {
     s.update(&servers(&[1, 1, 1, 1])).unwrap();
     assert_eq!(sequence(&mut s, 2), "CD");
     // Last pick D removed: resume after its predecessor C, i.e. at A.
-    s.update(&[server('A', 1), server('B', 1), server('C', 1)]).unwrap();
+    s.update(&[server('A', 1), server('B', 1), server('C', 1)])
+        .unwrap();
     assert_eq!(sequence(&mut s, 1), "A");
     // Last pick A removed, B and C stay: A had no predecessor, so start over at the head.
     s.update(&[server('B', 1), server('C', 1)]).unwrap();
@@ -181,7 +204,8 @@ fn sh_tiles_by_weight_and_hashes_the_source() {
     let mut s = service(SchedulerKind::Sh, &[], &servers(&[1, 1, 1]));
     for i in 0..200u8 {
         let src = [198, 18, i, 7];
-        let want = char::from(b'A' + u8::try_from(bucket(u32::from(Ipv4Addr::from(src))) % 3).unwrap());
+        let want =
+            char::from(b'A' + u8::try_from(bucket(u32::from(Ipv4Addr::from(src))) % 3).unwrap());
         let got = s.pick(&client(src, 5555)).map(|id| name(&s, id)).unwrap();
         assert_eq!(got, want, "client {src:?}");
     }
@@ -201,8 +225,15 @@ fn sh_unavailable_is_none_unless_fallback() {
             checked += 1;
             assert_eq!(plain.pick(&f), None);
             // IPVS's probe: buckets (offset + 2 * b) mod 256, offset = 0, 1, ...
-            let want = (0..256).map(|o| (o + 2 * b) % 256).find(|x| x % 3 != 1).unwrap() % 3;
-            assert_eq!(fb.pick(&f).map(|id| name(&fb, id)), Some(char::from(b'A' + u8::try_from(want).unwrap())));
+            let want = (0..256)
+                .map(|o| (o + 2 * b) % 256)
+                .find(|x| x % 3 != 1)
+                .unwrap()
+                % 3;
+            assert_eq!(
+                fb.pick(&f).map(|id| name(&fb, id)),
+                Some(char::from(b'A' + u8::try_from(want).unwrap()))
+            );
         } else {
             assert_eq!(plain.pick(&f), fb.pick(&f));
         }
@@ -212,7 +243,11 @@ fn sh_unavailable_is_none_unless_fallback() {
 
 #[test]
 fn sh_port_adds_the_source_port() {
-    let mut s = service(SchedulerKind::Sh, &[SchedFlag::ShPort], &servers(&[1, 1, 1]));
+    let mut s = service(
+        SchedulerKind::Sh,
+        &[SchedFlag::ShPort],
+        &servers(&[1, 1, 1]),
+    );
     let src = [198, 18, 5, 5];
     for port in [1u16, 80, 4242, 65535] {
         let want = bucket(u32::from(Ipv4Addr::from(src)).wrapping_add(u32::from(port))) % 3;
@@ -229,7 +264,10 @@ fn dh_hashes_the_destination_round_robin_table() {
         let dst = [203, 0, 113, i];
         let want = bucket(u32::from(Ipv4Addr::from(dst))) % 4; // weights ignored
         let picked = s.pick(&to_dst(dst)).unwrap();
-        assert_eq!(name(&s, picked), char::from(b'A' + u8::try_from(want).unwrap()));
+        assert_eq!(
+            name(&s, picked),
+            char::from(b'A' + u8::try_from(want).unwrap())
+        );
     }
     s.update(&servers(&[5, 0, 1, 1])).unwrap();
     let dst_on_b = (0..=255u8)
@@ -256,12 +294,23 @@ fn lblc_remembers_until_locality_overloaded() {
     // A is now heavier than B and C, but remembered and not overloaded (1 active = weight).
     assert_eq!(s.pick(&x).map(|i| name(&s, i)), Some('A'));
     // Another address gets the wlc choice.
-    assert_eq!(s.pick(&to_dst([203, 0, 113, 11])).map(|i| name(&s, i)), Some('B'));
+    assert_eq!(
+        s.pick(&to_dst([203, 0, 113, 11])).map(|i| name(&s, i)),
+        Some('B')
+    );
     // A: 2 active > weight 1 while B is idle: locality-overloaded, re-chosen (picks do not
     // count connections, so B and C are both idle: the first) and remembered.
     load(&mut s, 'A', 1, 0);
     assert_eq!(s.pick(&x).map(|i| name(&s, i)), Some('B'));
-    assert_eq!(s.scheduler().lblc().unwrap().table().get(&x.dst).map(|i| name(&s, *i)), Some('B'));
+    assert_eq!(
+        s.scheduler()
+            .lblc()
+            .unwrap()
+            .table()
+            .get(&x.dst)
+            .map(|i| name(&s, *i)),
+        Some('B')
+    );
     // Quiescing the remembered server re-chooses too.
     s.update(&servers(&[1, 0, 1])).unwrap();
     assert_eq!(s.pick(&x).map(|i| name(&s, i)), Some('C'));
@@ -317,7 +366,15 @@ fn lblcr_replicates_and_sheds() {
     load(&mut s, 'A', 2, 0); // locality-overloaded: B joins the set
     assert_eq!(s.pick(&x).map(|i| name(&s, i)), Some('B'));
     let members = |s: &ServiceScheduler| -> String {
-        s.scheduler().lblcr().unwrap().set_for(&x.dst).unwrap().members().iter().map(|i| name(s, *i)).collect()
+        s.scheduler()
+            .lblcr()
+            .unwrap()
+            .set_for(&x.dst)
+            .unwrap()
+            .members()
+            .iter()
+            .map(|i| name(s, *i))
+            .collect()
     };
     assert_eq!(members(&s), "BA"); // newest first
     // The set's least loaded member serves: B.
@@ -346,7 +403,14 @@ fn lblcr_sets_are_capped() {
         load(&mut s, n, 2, 0);
     }
     assert_eq!(picked.iter().collect::<String>(), "ABCDEFGHIJ");
-    let set = s.scheduler().lblcr().unwrap().set_for(&x.dst).unwrap().members().to_vec();
+    let set = s
+        .scheduler()
+        .lblcr()
+        .unwrap()
+        .set_for(&x.dst)
+        .unwrap()
+        .members()
+        .to_vec();
     assert_eq!(set.len(), dataplane::sched::LBLCR_SET_CAPACITY);
     assert_eq!(name(&s, set[0]), 'J');
 }

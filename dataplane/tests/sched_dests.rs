@@ -132,10 +132,15 @@ fn per_worker_threshold_rounds_up() {
 fn slots_are_stable_and_retired_servers_keep_theirs_while_used() {
     let mut set = DestSet::new(&servers(&[1, 1, 1])).unwrap();
     let key = |c| server(c, 0).key;
-    let (a, b, c) = (set.find(&key('A')).unwrap(), set.find(&key('B')).unwrap(), set.find(&key('C')).unwrap());
+    let (a, b, c) = (
+        set.find(&key('A')).unwrap(),
+        set.find(&key('B')).unwrap(),
+        set.find(&key('C')).unwrap(),
+    );
     set.bind(b, ConnKind::Active);
     // B dropped, D added: B keeps its slot (a connection refers to it), D gets a new one.
-    set.apply(&[server('A', 1), server('C', 2), server('D', 1)]).unwrap();
+    set.apply(&[server('A', 1), server('C', 2), server('D', 1)])
+        .unwrap();
     let d = set.find(&key('D')).unwrap();
     assert_eq!(set.order(), &[a, c, d]);
     assert_eq!(set.slot_count(), 4);
@@ -155,7 +160,13 @@ fn slots_are_stable_and_retired_servers_keep_theirs_while_used() {
     assert_ne!(e, a, "a slot emptied by this apply is not reused by it");
     assert_eq!(set.slot_count(), 4);
     // The next apply may reuse both remaining empty slots, A's included.
-    set.apply(&[server('B', 1), server('E', 1), server('F', 1), server('G', 1)]).unwrap();
+    set.apply(&[
+        server('B', 1),
+        server('E', 1),
+        server('F', 1),
+        server('G', 1),
+    ])
+    .unwrap();
     let f = set.find(&key('F')).unwrap();
     let g = set.find(&key('G')).unwrap();
     let mut reused = vec![f.index(), g.index(), e.index()];
@@ -195,13 +206,24 @@ fn a_failed_service_update_leaves_everything_as_it_was() {
         mh_table_size: 251,
         ..SchedParams::default()
     };
-    let mut svc = dataplane::sched::ServiceScheduler::new(SchedulerKind::Mh, &[], &params, &servers(&[1, 1])).unwrap();
+    let mut svc =
+        dataplane::sched::ServiceScheduler::new(SchedulerKind::Mh, &[], &params, &servers(&[1, 1]))
+            .unwrap();
     let f = client([9, 9, 9, 9], 0);
     let before = svc.pick(&f);
     let too_many: Vec<DestSpec> = (0..300u32)
-        .map(|i| DestSpec::new(std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0a02_0000 + i)), 80, 1))
+        .map(|i| {
+            DestSpec::new(
+                std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0a02_0000 + i)),
+                80,
+                1,
+            )
+        })
         .collect();
-    assert!(matches!(svc.update(&too_many), Err(BuildError::MhTooManyDests { .. })));
+    assert!(matches!(
+        svc.update(&too_many),
+        Err(BuildError::MhTooManyDests { .. })
+    ));
     assert_eq!(svc.dests().len(), 2);
     assert_eq!(svc.pick(&f), before);
 }

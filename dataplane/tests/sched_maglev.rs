@@ -59,18 +59,26 @@ fn equal_weights_balance_within_one_percent_at_65521() {
         .values()
         .map(|&n| (f64::from(n) - ideal).abs() / ideal)
         .fold(0.0, f64::max);
-    eprintln!("mh 65521 x 10 equal: shares {:?}, worst deviation {:.4}%", {
-        let mut v: Vec<_> = s.values().copied().collect();
-        v.sort_unstable();
-        v
-    }, worst * 100.0);
+    eprintln!(
+        "mh 65521 x 10 equal: shares {:?}, worst deviation {:.4}%",
+        {
+            let mut v: Vec<_> = s.values().copied().collect();
+            v.sort_unstable();
+            v
+        },
+        worst * 100.0
+    );
     assert!(worst < 0.01, "worst deviation {worst}");
 }
 
 #[test]
 fn weighted_shares_follow_weights_within_one_percent() {
     let weights = [1u32, 2, 3, 4, 5, 1, 2, 3, 4, 5];
-    let specs: Vec<_> = weights.iter().enumerate().map(|(i, &w)| backend(i, w)).collect();
+    let specs: Vec<_> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| backend(i, w))
+        .collect();
     let (dests, sched) = maglev(&specs, 65521);
     let s = shares(&dests, &sched);
     let total_w: u32 = weights.iter().sum();
@@ -80,7 +88,10 @@ fn weighted_shares_follow_weights_within_one_percent() {
         let ideal = 65521.0 * f64::from(w) / f64::from(total_w);
         worst = worst.max((got - ideal).abs() / ideal);
     }
-    eprintln!("mh 65521 weighted 1..5 x2: worst deviation {:.4}%", worst * 100.0);
+    eprintln!(
+        "mh 65521 weighted 1..5 x2: worst deviation {:.4}%",
+        worst * 100.0
+    );
     assert!(worst < 0.01, "worst deviation {worst}");
 }
 
@@ -103,22 +114,35 @@ fn removing_one_of_ten_moves_about_a_tenth() {
     // Every position of the removed server must move; Maglev moves a few more.
     assert!(moved >= of_removed);
     assert!(after.iter().all(|a| *a != Some(removed)));
-    assert!((0.09..=0.12).contains(&fraction), "moved fraction {fraction}");
+    assert!(
+        (0.09..=0.12).contains(&fraction),
+        "moved fraction {fraction}"
+    );
     // And clients: those not on the removed server mostly stay.
     let mut stayed = 0;
     let mut kept_candidates = 0;
     let (old_dests, mut old_sched) = maglev(&specs, 65521);
     for i in 0..20000u32 {
-        let f = client(((i.wrapping_mul(2_654_435_761)) ^ 0x0a0b_0c0d).to_be_bytes(), 0);
-        let was = old_sched.pick(&old_dests, &f).map(|id| old_dests.get(id).unwrap().key());
-        let now = sched.pick(&dests, &f).map(|id| dests.get(id).unwrap().key());
+        let f = client(
+            ((i.wrapping_mul(2_654_435_761)) ^ 0x0a0b_0c0d).to_be_bytes(),
+            0,
+        );
+        let was = old_sched
+            .pick(&old_dests, &f)
+            .map(|id| old_dests.get(id).unwrap().key());
+        let now = sched
+            .pick(&dests, &f)
+            .map(|id| dests.get(id).unwrap().key());
         if was != Some(removed) {
             kept_candidates += 1;
             stayed += u32::from(was == now);
         }
     }
     let stay = f64::from(stayed) / f64::from(kept_candidates);
-    eprintln!("mh clients not on the removed server that stayed: {:.4}", stay);
+    eprintln!(
+        "mh clients not on the removed server that stayed: {:.4}",
+        stay
+    );
     assert!(stay > 0.97, "{stay}");
 }
 
@@ -174,7 +198,11 @@ fn quiescing_keeps_the_table_and_fallback_moves_its_clients() {
         }
     }
     assert!(!on_b.is_empty());
-    let mut fb = service(SchedulerKind::Mh, &[SchedFlag::MhFallback], &servers(&[1, 0, 1]));
+    let mut fb = service(
+        SchedulerKind::Mh,
+        &[SchedFlag::MhFallback],
+        &servers(&[1, 0, 1]),
+    );
     for f in &on_b {
         let got = fb.pick(f).unwrap();
         assert_ne!(got, b);
@@ -195,6 +223,14 @@ fn mh_port_hashes_the_source_port() {
         plain_seen.insert(plain.pick(&f).unwrap());
         port_seen.insert(port.pick(&f).unwrap());
     }
-    assert_eq!(plain_seen.len(), 1, "without mh-port the port does not matter");
-    assert!(port_seen.len() >= 6, "with mh-port one client spreads: {}", port_seen.len());
+    assert_eq!(
+        plain_seen.len(),
+        1,
+        "without mh-port the port does not matter"
+    );
+    assert!(
+        port_seen.len() >= 6,
+        "with mh-port one client spreads: {}",
+        port_seen.len()
+    );
 }

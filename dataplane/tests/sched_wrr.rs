@@ -131,7 +131,11 @@ fn gcd(a: i64, b: i64) -> i64 {
 impl KernelWrr {
     fn changed(&mut self, weights: &[u32], init: bool) {
         self.cl = None;
-        let g = weights.iter().map(|&w| i64::from(w)).filter(|w| *w > 0).fold(0, gcd);
+        let g = weights
+            .iter()
+            .map(|&w| i64::from(w))
+            .filter(|w| *w > 0)
+            .fold(0, gcd);
         self.di = if g > 0 { g } else { 1 };
         self.mw = weights.iter().map(|&w| i64::from(w)).max().unwrap_or(0) - (self.di - 1);
         if init || self.cw > self.mw || self.cw == 0 {

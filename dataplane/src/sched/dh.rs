@@ -4,6 +4,8 @@
 //! connection's destination address is hashed with the kernel's `hash_32` to a bucket.
 //! An unavailable server gives `None` (dh has no fallback). Useful with a firewall-mark
 //! or catch-all service in front of caches, where destinations vary.
+//!
+//! Differences from IPVS: none; IPv6 addresses are folded to 32 bits as IPVS folds them.
 
 use super::dests::{DestId, DestSet};
 use super::flow::{Flow, fold32, hash_32};

@@ -2,6 +2,8 @@
 //!
 //! The available server with the highest weight; the first one on ties. All traffic goes
 //! to one server until it is quiesced, overloaded or removed.
+//!
+//! Differences from IPVS: none.
 
 use super::dests::{DestId, DestSet};
 

@@ -2,6 +2,8 @@
 //!
 //! The available server with the smallest overhead (active * 256 + inactive), weights
 //! ignored except that 0 quiesces; the first one on ties.
+//!
+//! Differences from IPVS: none (counts are per worker, see [`super::dest`]).
 
 use super::dests::{DestId, DestSet};
 

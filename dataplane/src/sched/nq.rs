@@ -2,6 +2,8 @@
 //!
 //! The first available server with no active connection; when every server is busy, the
 //! sed choice ((active + 1) / weight, first on ties).
+//!
+//! Differences from IPVS: none (counts are per worker, see [`super::dest`]).
 
 use super::dests::{DestId, DestSet};
 use super::least::heavier;

@@ -6,6 +6,8 @@
 //!
 //! IPVS skips a server only when `activeconns > weight`, so a server at exactly its weight
 //! still takes one more connection; rvs keeps that boundary.
+//!
+//! Differences from IPVS: none (counts are per worker, see [`super::dest`]).
 
 use super::dests::{DestId, DestSet};
 

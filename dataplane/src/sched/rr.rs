@@ -4,6 +4,9 @@
 //! first available one. When a snapshot drops the last-picked server, the walk resumes
 //! after its nearest listed predecessor, as IPVS's `ip_vs_rr_del_dest` does; a change
 //! that keeps it keeps the position.
+//!
+//! Differences from IPVS: none beyond the snapshot model (one rebuild per snapshot
+//! instead of one callback per changed server, with the same resulting position).
 
 use super::dests::{DestId, DestSet};
 

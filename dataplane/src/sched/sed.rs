@@ -2,6 +2,8 @@
 //!
 //! The available server with the least (active + 1) / weight: unlike wlc it counts the
 //! incoming connection and ignores inactive ones. First one on ties.
+//!
+//! Differences from IPVS: none (counts are per worker, see [`super::dest`]).
 
 use super::dests::{DestId, DestSet};
 use super::least::least_weighted;

@@ -77,7 +77,9 @@ impl ServiceScheduler {
         self.dests.deactivate(id)
     }
 
-    /// The worker's coarse clock (seconds), for the schedulers with timers.
+    /// The worker's coarse clock (seconds), for the schedulers with timers (lblc, lblcr):
+    /// call it before the first pick and then about once a second; entries are stamped
+    /// with the last value given, and expiry runs once a minute of this clock.
     pub fn maintain(&mut self, now: u32) {
         self.sched.maintain(now);
     }

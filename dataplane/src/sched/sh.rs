@@ -5,6 +5,8 @@
 //! `ip_vs_sh_reassign`). The client address (plus its port with sh-port) is hashed with
 //! the kernel's `hash_32` to a bucket. An unavailable server gives `None`, or with
 //! sh-fallback the first available server along IPVS's probe sequence.
+//!
+//! Differences from IPVS: none; IPv6 addresses are folded to 32 bits as IPVS folds them.
 
 use super::dests::{DestId, DestSet};
 use super::flow::{Flow, fold32, hash_32};

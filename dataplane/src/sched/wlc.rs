@@ -2,6 +2,8 @@
 //!
 //! The available server with the least overhead / weight, overhead = active * 256 +
 //! inactive, compared by cross-multiplication; the first one on ties.
+//!
+//! Differences from IPVS: none (counts are per worker, see [`super::dest`]).
 
 use super::dests::{DestId, DestSet};
 use super::least::least_weighted;
