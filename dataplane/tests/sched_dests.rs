@@ -227,3 +227,26 @@ fn a_failed_service_update_leaves_everything_as_it_was() {
     assert_eq!(svc.dests().len(), 2);
     assert_eq!(svc.pick(&f), before);
 }
+
+#[test]
+fn locality_capacity_is_validated() {
+    let dests = DestSet::new(&servers(&[1])).unwrap();
+    for bad in [
+        0usize,
+        dataplane::sched::LOCALITY_MAX_CAPACITY + 1,
+        usize::MAX,
+    ] {
+        let params = SchedParams {
+            locality_capacity: bad,
+            ..SchedParams::default()
+        };
+        for kind in [SchedulerKind::Lblc, SchedulerKind::Lblcr] {
+            assert_eq!(
+                Scheduler::new(kind, &[], &params, &dests).unwrap_err(),
+                BuildError::LocalityCapacity(bad)
+            );
+        }
+        // Other schedulers do not use it.
+        assert!(Scheduler::new(SchedulerKind::Wlc, &[], &params, &dests).is_ok());
+    }
+}

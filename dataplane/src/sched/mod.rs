@@ -50,7 +50,7 @@ pub use flow::Flow;
 pub use lblcr::LBLCR_SET_CAPACITY;
 pub use locality::{LOCALITY_DEFAULT_CAPACITY, LOCALITY_DEFAULT_EXPIRATION};
 pub use mh::{MH_DEFAULT_TABLE_SIZE, MH_PRIMES};
-pub use scheduler::{BuildError, SchedParams, Scheduler};
+pub use scheduler::{BuildError, LOCALITY_MAX_CAPACITY, SchedParams, Scheduler};
 pub use service::ServiceScheduler;
 
 /// The IPVS scheduler algorithms rvs implements, by their ipvsadm names.

@@ -30,7 +30,12 @@ pub enum BuildError {
     MhTableSize(u32),
     #[error("mh cannot place {dests} real servers in a table of {table_size}")]
     MhTooManyDests { dests: usize, table_size: u32 },
+    #[error("lblc/lblcr table capacity {0} is outside 1..={max}", max = LOCALITY_MAX_CAPACITY)]
+    LocalityCapacity(usize),
 }
+
+/// The largest lblc/lblcr table a service may ask for (16 Mi entries, ~0.5 GiB per worker).
+pub const LOCALITY_MAX_CAPACITY: usize = 1 << 24;
 
 /// Build-time settings of the schedulers that have any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +117,10 @@ impl Scheduler {
         dests: &DestSet,
     ) -> Result<Self, BuildError> {
         let bits = FlagBits::from_flags(flags);
+        let locality = matches!(kind, SchedulerKind::Lblc | SchedulerKind::Lblcr);
+        if locality && !(1..=LOCALITY_MAX_CAPACITY).contains(&params.locality_capacity) {
+            return Err(BuildError::LocalityCapacity(params.locality_capacity));
+        }
         let algo = match kind {
             SchedulerKind::Rr => Algo::Rr(RoundRobin::new(dests)),
             SchedulerKind::Wrr => Algo::Wrr(WeightedRoundRobin::new(dests)),
