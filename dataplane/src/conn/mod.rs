@@ -69,7 +69,7 @@ pub use persist::{
 };
 pub use table::{
     ConfigError, ConnError, ConnRef, ConnTable, ConnTableConfig, MAX_CAPACITY, MAX_TICK_MS,
-    MAX_WHEEL_SLOTS, NewConn,
+    MAX_WHEEL_SLOTS, MemoryUse, NewConn,
 };
 pub use tcp::{TcpDir, TcpState, next_state};
 pub use timeouts::Timeouts;

@@ -84,6 +84,23 @@ pub enum ConnError {
     TemplateInUse,
 }
 
+/// Heap bytes of a table, by part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryUse {
+    /// The records.
+    pub slab: usize,
+    /// The bucket array.
+    pub index: usize,
+    /// The timer links (per record, plus one sentinel per slot).
+    pub wheel: usize,
+}
+
+impl MemoryUse {
+    pub fn total(&self) -> usize {
+        self.slab + self.index + self.wheel
+    }
+}
+
 /// A connection to insert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NewConn<A> {
@@ -284,11 +301,18 @@ impl<A: ConnAddr> ConnTable<A> {
         self.clock.tick_ms()
     }
 
-    /// Bytes held by the slab, the index and the wheel: all the memory the table uses.
+    /// Heap bytes held by the slab, the index and the wheel: all the memory the table uses.
+    pub fn memory(&self) -> MemoryUse {
+        MemoryUse {
+            slab: self.slab.capacity() * core::mem::size_of::<Entry<A>>(),
+            index: self.index.memory_bytes(),
+            wheel: self.wheel.memory_bytes(),
+        }
+    }
+
+    /// Total of [`Self::memory`].
     pub fn memory_bytes(&self) -> usize {
-        self.slab.capacity() * core::mem::size_of::<Entry<A>>()
-            + self.index.memory_bytes()
-            + self.wheel.memory_bytes()
+        self.memory().total()
     }
 
     /// [`Self::memory_bytes`] per entry of capacity.
