@@ -5,14 +5,14 @@
 //! Each worker owns one [`ConnTable`] and calls it through `&mut self`: no locks, no atomics.
 //! The table is three preallocated arrays:
 //!
-//! * a **slab** of 64-byte records ([`entry`]): client, VIP, real server and FULLNAT local
+//! * a **slab** of 64-byte records (`entry.rs`): client, VIP, real server and FULLNAT local
 //!   address/port, forwarding method and tunnel kind, destination and service ids, flags,
 //!   the FULLNAT sequence delta, the TCP state and the timer deadline;
-//! * an **index** ([`index`]): one bucket array holding *both* sides of each connection —
+//! * an **index** (`index.rs`): one bucket array holding *both* sides of each connection —
 //!   the client side (client → VIP) and the reply side (real server → client, or → local
 //!   address in FULLNAT) — so one lookup of a packet's 5-tuple answers "which connection,
 //!   which direction", plus persistence templates;
-//! * a **timer wheel** ([`wheel`]) with lazy re-arm: per-packet timer updates are O(1),
+//! * a **timer wheel** (`wheel.rs`) with lazy re-arm: per-packet timer updates are O(1),
 //!   and expiry never scans the table.
 //!
 //! Nothing allocates after [`ConnTable::new`]; a full table refuses new entries and counts
@@ -27,7 +27,7 @@
 //! every `now < t + T` and gone once `now ≥ t + T + tick` (given `expire` calls with budget).
 //!
 //! # IPVS semantics
-//! * TCP: the kernel's INPUT / OUTPUT / INPUT-ONLY transition tables ([`tcp`]); DR and TUN
+//! * TCP: the kernel's INPUT / OUTPUT / INPUT-ONLY transition tables (`tcp.rs`); DR and TUN
 //!   connections use INPUT-ONLY until a reply is seen. Timeouts per state are the kernel's
 //!   ([`Timeouts`]), `ipvsadm --set` overrides ESTABLISHED, FIN_WAIT and UDP.
 //! * Active/inactive: a new connection counts as inactive; [`ConnTable::update`] returns an
@@ -36,7 +36,7 @@
 //!   the per-destination ActiveConn/InActConn counters that lc/wlc read.
 //! * UDP has one state ("UDP", 5 min); ICMP echo is keyed by its identifier in place of
 //!   both ports ("ICMP", 1 min).
-//! * Persistence templates ([`persist`]) with IPVS's key rules, control counting, and
+//! * Persistence templates (`persist.rs`) with IPVS's key rules, control counting, and
 //!   re-arm instead of free when a template still controls connections.
 //!
 //! # IPv6
