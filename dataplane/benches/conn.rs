@@ -118,6 +118,19 @@ fn per_packet(c: &mut Criterion, group: &str, capacity: u32) {
             black_box(t.lookup(&replies[i]))
         })
     });
+    let mut answers = [None; 32];
+    let mut at = 0usize;
+    g.bench_function("lookup_hit_burst_of_32_per_packet", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            for _ in 0..iters.div_ceil(32) {
+                at = if at + 64 > hits.len() { 0 } else { at + 32 };
+                t.lookup_burst(&hits[at..at + 32], &mut answers);
+                black_box(&answers);
+            }
+            start.elapsed()
+        })
+    });
     g.bench_function("lookup_miss", |b| {
         b.iter(|| {
             i = (i + 1) % misses.len();

@@ -103,6 +103,10 @@ enum Op {
         client: u8,
         vip: u8,
     },
+    /// A burst of client-side and reply-side keys through `lookup_burst`.
+    LookupBurst {
+        keys: Vec<(bool, u8, u8, u16)>,
+    },
     Update {
         pick: usize,
         out: bool,
@@ -144,6 +148,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u8..3, 0u8..3, any::<bool>(), 0u8..4, 0u16..3)
             .prop_map(|(proto, rs, dst_is_local, dst, dport)| Op::LookupOut { proto, rs, dst_is_local, dst, dport }),
         1 => (0u8..4, 0u8..2).prop_map(|(client, vip)| Op::LookupTemplate { client, vip }),
+        1 => proptest::collection::vec((any::<bool>(), 0u8..4, 0u8..3, 0u16..3), 0..40)
+            .prop_map(|keys| Op::LookupBurst { keys }),
         8 => (0usize..16, any::<bool>(), tcp_flags())
             .prop_map(|(pick, out, flags)| Op::Update { pick, out, flags }),
         1 => (0usize..16).prop_map(|pick| Op::Remove { pick }),
@@ -374,6 +380,23 @@ fn run(ops: Vec<Op>, tick_ms: u32, slots: u32, start_ms: u64) -> Result<(), Test
                     .map(|(h, _)| *h);
                 prop_assert_eq!(t.lookup_template(&key), want);
             }
+            Op::LookupBurst { keys } => {
+                let keys: Vec<FlowKey<Ipv4Addr>> = keys
+                    .into_iter()
+                    .map(|(reply, a, b, port)| {
+                        if reply {
+                            FlowKey::new(Proto::Tcp, addr(3, b), 8080, addr(1, a), port)
+                        } else {
+                            FlowKey::new(Proto::Udp, addr(1, a), port, addr(2, b % 2), 80)
+                        }
+                    })
+                    .collect();
+                let mut got = vec![None; keys.len()];
+                t.lookup_burst(&keys, &mut got);
+                for (key, answer) in keys.iter().zip(got) {
+                    prop_assert_eq!(answer, expected_lookup(&m, key), "burst key {:?}", key);
+                }
+            }
             Op::Update { pick, out, flags } => {
                 let conns = sorted_handles(&m, false);
                 let Some(&h) = conns.get(pick % conns.len().max(1)) else {
@@ -538,11 +561,7 @@ fn run(ops: Vec<Op>, tick_ms: u32, slots: u32, start_ms: u64) -> Result<(), Test
     Ok(())
 }
 
-fn check_lookup(
-    t: &ConnTable<Ipv4Addr>,
-    m: &Model,
-    key: &FlowKey<Ipv4Addr>,
-) -> Result<(), TestCaseError> {
+fn expected_lookup(m: &Model, key: &FlowKey<Ipv4Addr>) -> Option<(ConnHandle, Direction)> {
     let by_in = m
         .entries
         .iter()
@@ -554,7 +573,15 @@ fn check_lookup(
         .filter(|(_, e)| !e.template && e.out_key == Some(*key))
         .max_by_key(|(_, e)| e.seq)
         .map(|(h, _)| (*h, Direction::Out));
-    prop_assert_eq!(t.lookup(key), by_in.or(by_out), "key {:?}", key);
+    by_in.or(by_out)
+}
+
+fn check_lookup(
+    t: &ConnTable<Ipv4Addr>,
+    m: &Model,
+    key: &FlowKey<Ipv4Addr>,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(t.lookup(key), expected_lookup(m, key), "key {:?}", key);
     Ok(())
 }
 

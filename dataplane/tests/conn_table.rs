@@ -640,3 +640,36 @@ fn ipv6_is_the_same_table() {
     assert_eq!(n, 1);
     assert!(t.is_empty());
 }
+
+#[test]
+fn burst_lookup_answers_like_single_lookups() {
+    let mut t = table(256);
+    let mut keys = Vec::new();
+    for p in 0..100u16 {
+        let fwd = if p % 2 == 0 {
+            Forward::Nat
+        } else {
+            Forward::FullNat {
+                laddr: LADDR,
+                lport: 1000 + p,
+            }
+        };
+        t.insert(&conn(Proto::Tcp, 2000 + p, fwd), 0).unwrap();
+        keys.push(FlowKey::new(Proto::Tcp, CLIENT, 2000 + p, VIP, 80));
+        keys.push(if p % 2 == 0 {
+            FlowKey::new(Proto::Tcp, RS, 8080, CLIENT, 2000 + p)
+        } else {
+            FlowKey::new(Proto::Tcp, RS, 8080, LADDR, 1000 + p)
+        });
+        keys.push(FlowKey::new(Proto::Tcp, CLIENT, 9000 + p, VIP, 80)); // miss
+    }
+    let mut got = vec![None; keys.len()];
+    t.lookup_burst(&keys, &mut got);
+    let want: Vec<_> = keys.iter().map(|k| t.lookup(k)).collect();
+    assert_eq!(got, want);
+    assert_eq!(got.iter().filter(|a| a.is_some()).count(), 200);
+    // A shorter output slice bounds the work.
+    let mut two = [None; 2];
+    t.lookup_burst(&keys, &mut two);
+    assert_eq!(two.to_vec(), want[..2].to_vec());
+}

@@ -148,6 +148,12 @@ impl Index {
         true
     }
 
+    /// The nodes of a chain starting at `head` (a bucket's head node).
+    #[inline]
+    pub fn chain_from<'a, A>(&self, slab: &'a [Entry<A>], head: u32) -> Chain<'a, A> {
+        Chain { slab, next: head }
+    }
+
     /// The nodes of a bucket's chain, in order.
     #[inline]
     pub fn chain<'a, A>(&self, slab: &'a [Entry<A>], bucket: u32) -> Chain<'a, A> {

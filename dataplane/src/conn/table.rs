@@ -352,8 +352,46 @@ impl<A: ConnAddr> ConnTable<A> {
         let bucket = self
             .index
             .bucket(key.proto, &key.src, key.sport, &key.dst, key.dport);
+        self.walk(self.index.head(bucket), key)
+    }
+
+    /// [`Self::lookup`] for a burst of packets: `out[i]` gets the answer for `keys[i]` (the
+    /// shorter of the two slices sets the count).
+    ///
+    /// Why: in a table bigger than the CPU caches each lookup waits for two memory reads
+    /// (bucket word, then record). Looking up one packet at a time serialises those waits;
+    /// here all the bucket words of a group are read first, then all the first records, as
+    /// independent loads the CPU overlaps, and only then are chains walked and keys compared.
+    pub fn lookup_burst(&self, keys: &[FlowKey<A>], out: &mut [Option<(ConnHandle, Direction)>]) {
+        const GROUP: usize = 16;
+        for (keys, out) in keys.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
+            let mut heads = [NIL; GROUP];
+            for (head, key) in heads.iter_mut().zip(keys) {
+                let bucket = self
+                    .index
+                    .bucket(key.proto, &key.src, key.sport, &key.dst, key.dport);
+                *head = self.index.head(bucket);
+            }
+            // Touch each chain's first record: one independent load per key, so their
+            // misses overlap. The loaded word is folded into a value the optimiser must keep.
+            let mut touched = 0u32;
+            for &head in heads.iter().take(keys.len()) {
+                if let Some(e) = self.slab.get((head >> 1) as usize) {
+                    touched = touched.wrapping_add(e.chain[0]);
+                }
+            }
+            core::hint::black_box(touched);
+            for ((slot, key), &head) in out.iter_mut().zip(keys).zip(heads.iter()) {
+                *slot = self.walk(head, key);
+            }
+        }
+    }
+
+    /// The chain walk of [`Self::lookup`], from a bucket's head node.
+    #[inline]
+    fn walk(&self, head: u32, key: &FlowKey<A>) -> Option<(ConnHandle, Direction)> {
         let mut reply = None;
-        for (idx, dir, e) in self.index.chain(&self.slab, bucket) {
+        for (idx, dir, e) in self.index.chain_from(&self.slab, head) {
             if e.is_template() || !e.matches(dir, key) {
                 continue;
             }
