@@ -286,6 +286,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ipv6_record_size_is_what_the_docs_say() {
+        assert_eq!(core::mem::size_of::<Entry<std::net::Ipv6Addr>>(), 112);
+    }
+
+    #[test]
     fn forward_round_trips_through_the_packed_byte() {
         let laddr = Ipv4Addr::new(10, 9, 9, 9);
         let cases = [

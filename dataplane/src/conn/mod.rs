@@ -11,14 +11,16 @@
 //! * an **index** (`index.rs`): one bucket array holding *both* sides of each connection —
 //!   the client side (client → VIP) and the reply side (real server → client, or → local
 //!   address in FULLNAT) — so one lookup of a packet's 5-tuple answers "which connection,
-//!   which direction", plus persistence templates;
+//!   which direction", plus persistence templates. [`ConnTable::lookup_burst`] looks up a
+//!   whole burst with the memory reads of different packets overlapped;
 //! * a **timer wheel** (`wheel.rs`) with lazy re-arm: per-packet timer updates are O(1),
 //!   and expiry never scans the table.
 //!
 //! Nothing allocates after [`ConnTable::new`]; a full table refuses new entries and counts
 //! the refusal. Memory per entry at capacity is 64 (record) + 8 (timer links) + 8 to 16
 //! (buckets: the next power of two ≥ 2 × capacity, 4 bytes each) = 80 to 88 bytes for IPv4,
-//! measured by `tests/conn_memory.rs` and the `conn` benchmark.
+//! plus 8 bytes per wheel slot (32 KiB at the default 4096); measured by
+//! `tests/conn_memory.rs` and the `conn` benchmark (80.0 bytes at a capacity of 2^20).
 //!
 //! # Time
 //! The table never reads a clock: the caller passes `now` in milliseconds (burst time, or
