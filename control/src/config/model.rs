@@ -370,6 +370,12 @@ pub struct SorryServer {
     /// Keep the real servers in the table while the sorry server is active (`sorry_server_inhibit`).
     #[serde(default)]
     pub inhibit: bool,
+    /// Tunnel type when the sorry server is reached with `forward = "tun"`.
+    #[serde(default)]
+    pub tunnel: TunnelType,
+    /// UDP port for GUE.
+    #[serde(default)]
+    pub tunnel_port: u16,
 }
 
 /// A real server of a virtual service.
@@ -531,6 +537,9 @@ pub enum Check {
     },
 }
 
+/// The DNS query types DNS_CHECK sends (keepalived's list).
+pub const DNS_QUERY_TYPES: [&str; 7] = ["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"];
+
 fn default_dns_type() -> String {
     "SOA".to_string()
 }
@@ -578,6 +587,7 @@ pub struct GlobalDefs {
     pub vrrp_garp_master_delay: Option<u32>,
     pub vrrp_garp_master_repeat: Option<u32>,
     pub vrrp_garp_master_refresh: Option<u32>,
+    pub vrrp_garp_master_refresh_repeat: Option<u32>,
     pub vrrp_version: Option<u8>,
     /// Keywords read from global_defs that rvs accepts but does not act on (smtp and
     /// notification settings ...), kept so --check-config can show them.
@@ -647,6 +657,9 @@ pub struct Tracked {
     pub name: String,
     #[serde(default)]
     pub weight: Option<i32>,
+    /// `weight N reverse`: the priority moves the other way.
+    #[serde(default)]
+    pub reverse: bool,
 }
 
 /// A virtual address of a VRRP instance (`virtual_ipaddress`).
@@ -657,6 +670,12 @@ pub struct VirtualAddress {
     /// `dev NAME`; default the instance's interface.
     #[serde(default)]
     pub dev: Option<String>,
+    /// `label NAME` (an `ifconfig`-style alias such as `eth0:1`).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// `scope site|link|host|nowhere|global`.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 /// A vrrp_instance.

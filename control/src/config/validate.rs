@@ -4,6 +4,14 @@
 //! problem it finds, each naming the offending item by its path in the model
 //! (`services[2].real_servers[0].weight`) so a reader can map it back to a file and line.
 //! A config that passes is safe to compile into a dataplane snapshot.
+//!
+//! The checks are split by concern: [`services`] (virtual services, real servers, checkers,
+//! FULLNAT pools), [`vrrp`] (instances, scripts, sync groups) and [`network`] (the
+//! director's ports, routes, neighbours and runtime settings).
+
+mod network;
+pub(crate) mod services;
+pub(crate) mod vrrp;
 
 use super::Config;
 
@@ -17,7 +25,35 @@ pub struct ValidationError {
 }
 
 /// Checks a whole configuration.
-pub fn validate(_cfg: &Config) -> Result<(), Vec<ValidationError>> {
-    // Filled in by the configuration work (issue "Control plane").
-    Ok(())
+pub fn validate(cfg: &Config) -> Result<(), Vec<ValidationError>> {
+    let mut errs = Problems::default();
+    network::check(cfg, &mut errs);
+    services::check(cfg, &mut errs);
+    vrrp::check(cfg, &mut errs);
+    if errs.0.is_empty() {
+        Ok(())
+    } else {
+        Err(errs.0)
+    }
 }
+
+/// The problems found so far.
+#[derive(Debug, Default)]
+struct Problems(Vec<ValidationError>);
+
+impl Problems {
+    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ValidationError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// A duration in seconds must be a finite number in `min..=max`.
+fn seconds_in(v: f64, min: f64, max: f64) -> bool {
+    v.is_finite() && v >= min && v <= max
+}
+
+#[cfg(test)]
+mod tests;

@@ -706,6 +706,8 @@ mod tests {
             port: 0,
             forward: None,
             inhibit: true,
+            tunnel: Default::default(),
+            tunnel_port: 0,
         });
         vs.real_servers[0].inhibit_on_failure = Some(true);
         let t = resolve_service(&vs).unwrap();

@@ -1,10 +1,57 @@
 //! Schedulers: the Linux IPVS selection algorithms, per worker.
 //!
 //! This file starts with the names every layer shares (the control plane validates
-//! scheduler names and flags with these types); the algorithms live in one submodule each.
+//! scheduler names and flags with these types); the algorithms live in one submodule each,
+//! each with the selection semantics of the IPVS module of the same name
+//! (`net/netfilter/ipvs/ip_vs_<name>.c`) and a note where rvs differs.
+//!
+//! How a worker uses them, per virtual service:
+//! - [`ServiceScheduler::new`] when the service appears in a snapshot (allocates tables);
+//!   [`ServiceScheduler::update`] when its real-server list changes.
+//! - [`ServiceScheduler::pick`] for the first packet of a connection: a [`DestId`] or
+//!   `None` (count a "no destination" drop). No allocation, lock or system call.
+//! - [`ServiceScheduler::bind`] / [`unbind`](ServiceScheduler::unbind) /
+//!   [`activate`](ServiceScheduler::activate) / [`deactivate`](ServiceScheduler::deactivate)
+//!   from the connection table's transitions, which keep the counts and overload flags.
+//! - [`ServiceScheduler::maintain`] from the worker's timer with its coarse clock.
+//!
+//! Counts and thresholds are per worker (see [`dest`]); split global thresholds with
+//! [`per_worker_threshold`].
 
 use std::fmt;
 use std::str::FromStr;
+
+pub mod dest;
+pub mod dests;
+pub mod flow;
+pub mod locality;
+pub mod scheduler;
+pub mod service;
+
+mod least;
+
+pub mod dh;
+pub mod fo;
+pub mod lblc;
+pub mod lblcr;
+pub mod lc;
+pub mod mh;
+pub mod nq;
+pub mod ovf;
+pub mod rr;
+pub mod sed;
+pub mod sh;
+pub mod wlc;
+pub mod wrr;
+
+pub use dest::{ConnKind, DestKey, DestSpec, DestState, per_worker_threshold};
+pub use dests::{DestId, DestSet};
+pub use flow::Flow;
+pub use lblcr::LBLCR_SET_CAPACITY;
+pub use locality::{LOCALITY_DEFAULT_CAPACITY, LOCALITY_DEFAULT_EXPIRATION};
+pub use mh::{MH_DEFAULT_TABLE_SIZE, MH_PRIMES};
+pub use scheduler::{BuildError, LOCALITY_MAX_CAPACITY, SchedParams, Scheduler};
+pub use service::ServiceScheduler;
 
 /// The IPVS scheduler algorithms rvs implements, by their ipvsadm names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
