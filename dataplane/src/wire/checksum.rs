@@ -121,6 +121,19 @@ pub fn update16(checksum: u16, old: u16, new: u16) -> u16 {
     !fold(u64::from(!checksum) + u64::from(!old) + u64::from(new))
 }
 
+/// RFC 1624 for a 16-bit field at byte `offset` of the covered data, which may be odd
+/// (TCP options sit at any byte offset). A field at an odd offset straddles two words: its
+/// high byte is the low byte of one word and its low byte the high byte of the next, so it
+/// contributes its byte-swapped value to the sum.
+#[inline]
+pub fn update16_at(checksum: u16, offset: usize, old: u16, new: u16) -> u16 {
+    if offset % 2 == 0 {
+        update16(checksum, old, new)
+    } else {
+        update16(checksum, old.swap_bytes(), new.swap_bytes())
+    }
+}
+
 /// RFC 1624 for a changed 32-bit field (an IPv4 address, a TCP sequence number), given in
 /// network byte order.
 #[inline]
@@ -305,6 +318,27 @@ mod tests {
             data[8..24].copy_from_slice(&new16);
             let c2 = update128(c1, old16, new16);
             data[0..2].copy_from_slice(&c2.to_be_bytes());
+            prop_assert!(verify(&data));
+            let mut again = data.clone();
+            seal(&mut again, 0);
+            prop_assert_eq!(again, data);
+        }
+
+        #[test]
+        fn update16_at_any_offset_equals_recompute(
+            mut data in proptest::collection::vec(any::<u8>(), 8..64),
+            pick in any::<prop::sample::Index>(),
+            new in corner_word(),
+        ) {
+            data[2] = 0x45;
+            seal(&mut data, 0);
+            // Any offset from 3 on (the checksum occupies 0..2, byte 2 stays non-zero).
+            let at = 3 + pick.index(data.len() - 4);
+            let old = u16::from_be_bytes([data[at], data[at + 1]]);
+            data[at..at + 2].copy_from_slice(&new.to_be_bytes());
+            let stored = u16::from_be_bytes([data[0], data[1]]);
+            let c = update16_at(stored, at, old, new);
+            data[0..2].copy_from_slice(&c.to_be_bytes());
             prop_assert!(verify(&data));
             let mut again = data.clone();
             seal(&mut again, 0);
