@@ -54,6 +54,10 @@ for name in ["gre_plain", "gre_seq"]:
     write("gre", name, load(name))
 write("gre", "gre_csum_key", ipv4_payload(load("gre_csum_key")))
 write("icmpv6", "echo_request", load("ipv6_echo_request"))
+for name in ["ipv6_ns", "ipv6_na"]:
+    write("ndp", name, load(name)[40:])
+    write("icmpv6", name, load(name)[40:])
+    write("frame", name, ether(load(name), 0x86DD))
 write("icmpv6", "packet_too_big", load("ipv6_packet_too_big")[40:])
 # ICMPv4: whole packets (echo turnaround) and bare messages (embedded headers).
 echo = bytes.fromhex("4500002400010000400166d60a0000010a00000208002421424200076162636465666768")

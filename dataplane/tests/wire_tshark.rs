@@ -16,7 +16,7 @@ use std::time::Duration;
 use dataplane::wire::ethernet::{self, EtherType, MacAddr};
 use dataplane::wire::ip::IpProtocol;
 use dataplane::wire::toa::Toa;
-use dataplane::wire::{arp, gre, gue, icmp, icmpv6, ipip, ipv4, ipv6, proxy, tcp, udp};
+use dataplane::wire::{arp, gre, gue, icmp, icmpv6, ipip, ipv4, ipv6, ndp, proxy, tcp, udp};
 
 const OUR_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xaa]);
 const PEER_MAC: MacAddr = MacAddr([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
@@ -429,7 +429,60 @@ fn frames() -> Vec<(Vec<u8>, Expect)> {
         },
     ));
 
-    // 11. PROXY v2 header as the first bytes of a TCP payload.
+    // 11. Neighbour solicitation and the advertisement answering it.
+    let target = v6("2001:db8::20");
+    let mut ns = vec![0u8; 40 + 32];
+    let n = ndp::emit_solicit(&mut ns[40..], &target, PEER_MAC, &src6).expect("room");
+    ipv6::Repr {
+        src: src6,
+        dst: ndp::solicited_node(&target),
+        next_header: IpProtocol::Icmpv6,
+        payload_len: n,
+        hop_limit: ndp::HOP_LIMIT,
+        traffic_class: 0,
+        flow_label: 0,
+    }
+    .emit(&mut ns)
+    .expect("room");
+    out.push((
+        ether(EtherType::Ipv6, &ns),
+        Expect {
+            what: "neighbour solicitation",
+            fields: vec![
+                ("icmpv6.checksum.status", "1"),
+                ("icmpv6.nd.ns.target_address", "2001:db8::20"),
+                ("icmpv6.opt.linkaddr", "52:54:00:12:34:56"),
+            ],
+        },
+    ));
+    let mut na = vec![0u8; 40 + 32];
+    let n = ndp::emit_advert(&mut na[40..], &target, OUR_MAC, true, &target, &src6).expect("room");
+    ipv6::Repr {
+        src: target,
+        dst: src6,
+        next_header: IpProtocol::Icmpv6,
+        payload_len: n,
+        hop_limit: ndp::HOP_LIMIT,
+        traffic_class: 0,
+        flow_label: 0,
+    }
+    .emit(&mut na)
+    .expect("room");
+    out.push((
+        ether(EtherType::Ipv6, &na),
+        Expect {
+            what: "neighbour advertisement",
+            fields: vec![
+                ("icmpv6.checksum.status", "1"),
+                ("icmpv6.nd.na.target_address", "2001:db8::20"),
+                ("icmpv6.nd.na.flag.s", "1"),
+                ("icmpv6.nd.na.flag.o", "1"),
+                ("icmpv6.opt.linkaddr", "02:00:00:00:00:aa"),
+            ],
+        },
+    ));
+
+    // 12. PROXY v2 header as the first bytes of a TCP payload.
     let header = proxy::Header::Proxy {
         transport: proxy::Transport::Stream,
         src: SocketAddr::new(IpAddr::V4(CLIENT), 40000),

@@ -13,7 +13,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::ethernet::{EtherType, Frame};
 use super::ip::IpProtocol;
-use super::{arp, checksum, gre, gue, icmp, icmpv6, ipip, ipv4, ipv6, proxy, tcp, toa, udp};
+use super::{arp, checksum, gre, gue, icmp, icmpv6, ipip, ipv4, ipv6, ndp, proxy, tcp, toa, udp};
 
 /// Largest input the rewriting bodies copy; longer inputs are cut (the parsers themselves
 /// still see the whole input).
@@ -68,7 +68,10 @@ pub fn frame(data: &[u8]) {
                 if let Ok(upper) = ip.upper_layer() {
                     let l4 = payload.get(upper.offset..ipv6::HEADER_LEN + ip.payload().len());
                     match (upper.protocol, l4) {
-                        (IpProtocol::Icmpv6, Some(l4)) => icmpv6(l4),
+                        (IpProtocol::Icmpv6, Some(l4)) => {
+                            icmpv6(l4);
+                            ndp(l4);
+                        }
                         (IpProtocol::Tcp, Some(l4)) => tcp(l4),
                         (IpProtocol::Udp, Some(l4)) => udp(l4),
                         _ => {}
@@ -387,6 +390,27 @@ pub fn icmpv6(data: &[u8]) {
                 .is_ok_and(|m| m.verify_checksum(&ip.src(), &ip.dst()))
         }));
     }
+}
+
+/// A neighbour solicitation or advertisement (ICMPv6 message).
+pub fn ndp(data: &[u8]) {
+    let Ok(message) = icmpv6::Packet::new_checked(data) else {
+        return;
+    };
+    for src in [Ipv6Addr::UNSPECIFIED, Ipv6Addr::LOCALHOST] {
+        if let Ok(solicit) = ndp::parse_solicit(&message, &src, ndp::HOP_LIMIT) {
+            let mut out = [0u8; 32];
+            let mac = solicit.source_mac.unwrap_or(super::MacAddr::ZERO);
+            let n = ndp::emit_advert(&mut out, &solicit.target, mac, true, &solicit.target, &src);
+            assert_eq!(n, Ok(32));
+            let advert = icmpv6::Packet::new_checked(&out[..]);
+            assert!(advert.is_ok_and(|a| {
+                ndp::parse_advert(&a, ndp::HOP_LIMIT)
+                    .is_ok_and(|na| na.target == solicit.target && na.target_mac == Some(mac))
+            }));
+        }
+    }
+    let _ = ndp::parse_advert(&message, ndp::HOP_LIMIT);
 }
 
 /// A GRE packet, and a rebuild of its header that must parse to the same fields.
