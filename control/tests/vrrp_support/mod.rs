@@ -219,6 +219,9 @@ pub struct KaConf {
     pub password: Option<&'static str>,
     pub unicast: bool,
     pub extra: &'static str,
+    /// Run in the rvs namespace on the rvs interface instead (a keepalived reference for
+    /// what rvs does).
+    pub on_rvs_side: bool,
 }
 
 impl Default for KaConf {
@@ -230,6 +233,7 @@ impl Default for KaConf {
             password: Some("secret"),
             unicast: false,
             extra: "",
+            on_rvs_side: false,
         }
     }
 }
@@ -252,14 +256,19 @@ impl Keepalived {
             (2, Some(p)) => format!("authentication {{\n auth_type PASS\n auth_pass {p}\n }}"),
             _ => String::new(),
         };
+        let (ns, iface, me, peer) = if c.on_rvs_side {
+            (&topo.rvs_ns, RVS_IF, RVS_IP, KA_IP)
+        } else {
+            (&topo.ka_ns, KA_IF, KA_IP, RVS_IP)
+        };
         let unicast = if c.unicast {
-            format!("unicast_src_ip {KA_IP}\n unicast_peer {{\n {RVS_IP}\n }}")
+            format!("unicast_src_ip {me}\n unicast_peer {{\n {peer}\n }}")
         } else {
             String::new()
         };
         let conf = format!(
             "global_defs {{\n router_id ka_{name}\n script_user root\n enable_script_security\n}}\n\
-             vrrp_instance VI_1 {{\n state BACKUP\n interface {KA_IF}\n virtual_router_id 51\n\
+             vrrp_instance VI_1 {{\n state BACKUP\n interface {iface}\n virtual_router_id 51\n\
              priority {prio}\n advert_int {adv}\n version {ver}\n {auth}\n {unicast}\n\
              virtual_ipaddress {{\n {VIP}/32\n }}\n notify \"{notify}\"\n {extra}\n}}\n",
             prio = c.priority,
@@ -274,7 +283,7 @@ impl Keepalived {
         let vrrp_pid = dir.join(format!("{name}.vrrp.pid"));
         let log = dir.join(format!("{name}.log"));
         let child = Command::new("ip")
-            .args(["netns", "exec", &topo.ka_ns, "keepalived", "-n", "-l", "-D", "-G", "-P"])
+            .args(["netns", "exec", ns, "keepalived", "-n", "-l", "-D", "-G", "-P"])
             .arg("-R")
             .arg("-f")
             .arg(&conf_path)
