@@ -40,9 +40,11 @@ fn v2_rvs_higher_wins_serves_the_vip_and_sigterm_hands_over_within_skew_time() {
     );
     // Longer than keepalived's Master_Down_Interval (3.61 s): only our adverts keep it
     // BACKUP, so they are valid to keepalived (PASS auth, checksum, TTL, interval).
-    holds_for(Duration::from_millis(4700), "keepalived BACKUP without the VIP", || {
-        ka.state() == "BACKUP" && !topo.ka_has_vip()
-    });
+    holds_for(
+        Duration::from_millis(4700),
+        "keepalived BACKUP without the VIP",
+        || ka.state() == "BACKUP" && !topo.ka_has_vip(),
+    );
     assert_eq!(rvs.state(), "MASTER");
     // Gratuitous ARPs went out with our MAC and the VIP answers from our side.
     let mac = topo.mac(&topo.rvs_ns, RVS_IF);
@@ -56,11 +58,19 @@ fn v2_rvs_higher_wins_serves_the_vip_and_sigterm_hands_over_within_skew_time() {
     let t0 = now_s();
     rvs.stop();
     let took = wait_for(3 * SECOND, || ka.state() == "MASTER");
-    assert!(took.is_some(), "keepalived did not take over: {:?}", ka.transitions());
+    assert!(
+        took.is_some(),
+        "keepalived did not take over: {:?}",
+        ka.transitions()
+    );
     let at = ka.entered("MASTER", t0).unwrap();
     figure("v2 SIGTERM of rvs master -> keepalived MASTER", at - t0);
     assert!(at - t0 < 0.61 + 0.4, "takeover after {:.3} s", at - t0);
-    assert!(rvs.event_at("OWN 0", t0).is_some(), "rvs kept the VIP: {:?}", rvs.events());
+    assert!(
+        rvs.event_at("OWN 0", t0).is_some(),
+        "rvs kept the VIP: {:?}",
+        rvs.events()
+    );
     assert!(wait_for(2 * SECOND, || topo.ka_has_vip()).is_some());
 }
 
@@ -102,7 +112,11 @@ fn v2_keepalived_higher_wins_sigkill_takeover_and_preempt_back() {
     assert!(wait_for(6 * SECOND, || rvs.state() == "MASTER").is_some());
     let at = rvs.event_at("OWN 1", t0).expect("ownership event");
     figure("v2 SIGKILL of keepalived master -> rvs MASTER", at - t0);
-    assert!(at - t0 > 2.5 && at - t0 < 3.61 + 0.3, "takeover after {:.3} s", at - t0);
+    assert!(
+        at - t0 > 2.5 && at - t0 < 3.61 + 0.3,
+        "takeover after {:.3} s",
+        at - t0
+    );
 
     // keepalived comes back with the higher priority and preempts (its own
     // Master_Down_Interval after starting); rvs yields on its first advert.
@@ -114,8 +128,14 @@ fn v2_keepalived_higher_wins_sigkill_takeover_and_preempt_back() {
     assert!(wait_for(SECOND, || rvs.state() == "BACKUP").is_some());
     let yielded = rvs.event_at("OWN 0", t1).expect("rvs released the VIP");
     let ka_master = ka2.entered("MASTER", t1).unwrap();
-    figure("v2 keepalived (150) restarted -> preempts rvs (100)", yielded - t1);
-    assert!((yielded - ka_master).abs() < 0.5, "{yielded} vs {ka_master}");
+    figure(
+        "v2 keepalived (150) restarted -> preempts rvs (100)",
+        yielded - t1,
+    );
+    assert!(
+        (yielded - ka_master).abs() < 0.5,
+        "{yielded} vs {ka_master}"
+    );
 }
 
 #[test]
@@ -144,7 +164,10 @@ fn v3_fast_adverts_sigkill_of_rvs_master_and_keepalived_takeover() {
     rvs.kill_hard();
     assert!(wait_for(3 * SECOND, || ka.state() == "MASTER").is_some());
     let at = ka.entered("MASTER", t0).unwrap();
-    figure("v3 (0.1 s) SIGKILL of rvs master -> keepalived MASTER", at - t0);
+    figure(
+        "v3 (0.1 s) SIGKILL of rvs master -> keepalived MASTER",
+        at - t0,
+    );
     assert!(at - t0 < 0.36 + 0.3, "takeover after {:.3} s", at - t0);
 
     // And the other way: rvs, lower, follows keepalived's v3 adverts.
@@ -187,7 +210,10 @@ fn v3_unicast_peers_both_ways() {
     rvs.stop();
     assert!(wait_for(3 * SECOND, || ka.state() == "MASTER").is_some());
     let at = ka.entered("MASTER", t0).unwrap();
-    figure("v3 unicast (0.5 s) SIGTERM of rvs master -> keepalived MASTER", at - t0);
+    figure(
+        "v3 unicast (0.5 s) SIGTERM of rvs master -> keepalived MASTER",
+        at - t0,
+    );
     assert!(at - t0 < 0.3 + 0.4, "takeover after {:.3} s", at - t0);
 
     let rvs2 = Rvs::start(&topo, "rvs2", &rvs_conf(90, 3, "0.5", &unicast));

@@ -31,8 +31,15 @@ fn rvs_preempts_a_lower_master_by_default_but_not_with_nopreempt() {
     let mut rvs = Rvs::start(&topo, "rvs", &rvs_conf(150, 2, "1", ""));
     assert!(wait_for(6 * SECOND, || rvs.state() == "MASTER").is_some());
     let at = rvs.event_at("OWN 1", t0).unwrap();
-    figure("rvs (150, preempt) joining a keepalived master (100) -> MASTER", at - t0);
-    assert!(at - t0 > 3.41 - 0.1 && at - t0 < 3.41 + 1.0, "{:.3}", at - t0);
+    figure(
+        "rvs (150, preempt) joining a keepalived master (100) -> MASTER",
+        at - t0,
+    );
+    assert!(
+        at - t0 > 3.41 - 0.1 && at - t0 < 3.41 + 1.0,
+        "{:.3}",
+        at - t0
+    );
     assert!(wait_for(SECOND, || ka.state() == "BACKUP").is_some());
 
     rvs.stop();
@@ -60,7 +67,10 @@ fn preempt_delay_postpones_the_takeover_as_keepalived_does() {
     let mut rvs = Rvs::start(&topo, "rvs", &rvs_conf(150, 2, "1", "preempt_delay = 3.0"));
     assert!(wait_for(10 * SECOND, || rvs.state() == "MASTER").is_some());
     let rvs_took = rvs.event_at("OWN 1", t0).unwrap() - t0;
-    figure("rvs (150, preempt_delay 3) joining a keepalived master (100)", rvs_took);
+    figure(
+        "rvs (150, preempt_delay 3) joining a keepalived master (100)",
+        rvs_took,
+    );
     rvs.stop();
     assert!(wait_for(3 * SECOND, || ka.state() == "MASTER").is_some());
 
@@ -78,7 +88,10 @@ fn preempt_delay_postpones_the_takeover_as_keepalived_does() {
     );
     assert!(wait_for(10 * SECOND, || reference.state() == "MASTER").is_some());
     let ka_took = reference.entered("MASTER", t1).unwrap() - t1;
-    figure("keepalived (150, preempt_delay 3) joining a keepalived master (100)", ka_took);
+    figure(
+        "keepalived (150, preempt_delay 3) joining a keepalived master (100)",
+        ka_took,
+    );
     // Without the delay the takeover would come after 3.41 s; with it, after the delay
     // plus up to one Master_Down_Interval.
     assert!(rvs_took > 3.0 + 2.4, "rvs took over after {rvs_took:.3} s");
@@ -113,7 +126,9 @@ fn a_failing_track_script_lowers_priority_and_moves_the_vip() {
     let conf = rvs_conf(150, 2, "1", &script);
     let rvs = Rvs::start(&topo, "rvs", &conf);
     assert!(
-        wait_for(10 * SECOND, || rvs.state() == "MASTER" && ka.state() == "BACKUP").is_some(),
+        wait_for(10 * SECOND, || rvs.state() == "MASTER"
+            && ka.state() == "BACKUP")
+        .is_some(),
         "{:?} {:?}\n{}",
         rvs.status(),
         ka.transitions(),
@@ -127,18 +142,27 @@ fn a_failing_track_script_lowers_priority_and_moves_the_vip() {
     std::fs::remove_file(&flag).unwrap();
     assert!(wait_for(2 * SECOND, || rvs.status().effective_priority == 90).is_some());
     assert!(
-        wait_for(6 * SECOND, || ka.state() == "MASTER" && rvs.state() == "BACKUP").is_some(),
+        wait_for(6 * SECOND, || ka.state() == "MASTER"
+            && rvs.state() == "BACKUP")
+        .is_some(),
         "{:?} {:?}",
         rvs.status(),
         ka.transitions()
     );
     let moved = ka.entered("MASTER", t0).unwrap() - t0;
-    figure("track_script fails on rvs master (150-60 < 120) -> keepalived MASTER", moved);
+    figure(
+        "track_script fails on rvs master (150-60 < 120) -> keepalived MASTER",
+        moved,
+    );
     assert!(rvs.event_at("OWN 0", t0).is_some());
     assert!(wait_for(SECOND, || topo.ka_has_vip()).is_some());
 
     // It recovers: back to 150, rvs preempts again.
     std::fs::write(&flag, "").unwrap();
-    assert!(wait_for(6 * SECOND, || rvs.state() == "MASTER" && ka.state() == "BACKUP").is_some());
+    assert!(
+        wait_for(6 * SECOND, || rvs.state() == "MASTER"
+            && ka.state() == "BACKUP")
+        .is_some()
+    );
     assert_eq!(rvs.status().effective_priority, 150);
 }

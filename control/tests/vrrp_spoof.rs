@@ -24,7 +24,11 @@ fn bad_adverts_change_nothing_and_are_counted_by_reason() {
     let topo = Topo::new();
     let ka = Keepalived::start(&topo, "ka", &KaConf::default());
     let rvs = Rvs::start(&topo, "rvs", &rvs_conf(150, 2, "1", ""));
-    assert!(wait_for(10 * SECOND, || rvs.state() == "MASTER" && ka.state() == "BACKUP").is_some());
+    assert!(
+        wait_for(10 * SECOND, || rvs.state() == "MASTER"
+            && ka.state() == "BACKUP")
+        .is_some()
+    );
     let before = rvs.status();
     assert_eq!(before.adverts_dropped, 0);
 
@@ -59,7 +63,11 @@ fn bad_adverts_change_nothing_and_are_counted_by_reason() {
     // The control: the same forger with the right password does win, so the rejections
     // above were the checks' doing.
     topo.scapy(&format!("{SCAPY_PRELUDE}\nsend([v2()], count=1)\n"));
-    assert!(wait_for(SECOND, || rvs.state() == "BACKUP").is_some(), "{:?}", rvs.status());
+    assert!(
+        wait_for(SECOND, || rvs.state() == "BACKUP").is_some(),
+        "{:?}",
+        rvs.status()
+    );
     assert_eq!(rvs.status().master_addr.as_deref(), Some(SPOOF_IP));
     // The forger falls silent: rvs takes back after its Master_Down_Interval.
     assert!(wait_for(5 * SECOND, || rvs.state() == "MASTER").is_some());

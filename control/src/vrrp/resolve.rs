@@ -593,3 +593,229 @@ fn resolve_group(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FakeEnv;
+
+    impl InterfaceEnv for FakeEnv {
+        fn kernel_name(&self, name: &str) -> String {
+            match name {
+                "dp0" => "rvs0".to_string(),
+                other => other.to_string(),
+            }
+        }
+        fn first_ipv4(&self, kernel_if: &str) -> Option<Ipv4Addr> {
+            (kernel_if == "rvs0").then_some(Ipv4Addr::new(10, 0, 0, 2))
+        }
+    }
+
+    fn parse(toml_text: &str) -> Config {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    const BASE: &str = r#"
+[[vrrp_instances]]
+name = "VI_1"
+interface = "dp0"
+virtual_router_id = 51
+virtual_ipaddress = [{ address = "10.0.0.100/32" }]
+"#;
+
+    #[test]
+    fn defaults_are_keepalived_s() {
+        let r = resolve(&parse(BASE), &FakeEnv).unwrap();
+        let i = &r.instances[0];
+        assert_eq!(i.interface, "rvs0");
+        assert_eq!(i.port, "dp0");
+        let e = &i.engine;
+        assert_eq!(
+            (e.version, e.priority, e.adver_int_us, e.primary),
+            (2, 100, 1_000_000, Ipv4Addr::new(10, 0, 0, 2))
+        );
+        assert_eq!(
+            (
+                e.garp_repeat,
+                e.garp_delay_us,
+                e.garp_refresh_us,
+                e.garp_refresh_repeat
+            ),
+            (5, 5_000_000, 0, 1)
+        );
+        assert!(!e.nopreempt && !e.initial_master && e.password.is_none());
+        assert_eq!(e.preempt_delay_us, 0);
+        // The own interface is tracked with weight 0 (down = FAULT).
+        assert_eq!(
+            i.interfaces,
+            vec![InterfaceTrack {
+                interface: "rvs0".into(),
+                weight: 0
+            }]
+        );
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn globals_then_instance_settings_override_defaults() {
+        let text = format!(
+            "[global]\nvrrp_version = 3\nvrrp_garp_master_delay = 2\nvrrp_garp_master_repeat = 3\n\
+             vrrp_garp_master_refresh = 60\n{BASE}garp_master_repeat = 1\n\
+             unicast_src_ip = \"10.0.0.9\"\nunicast_peer = [\"10.0.0.3\"]\nadvert_int = 0.333\n"
+        );
+        let r = resolve(&parse(&text), &FakeEnv).unwrap();
+        let e = &r.instances[0].engine;
+        assert_eq!(e.version, 3);
+        assert_eq!((e.garp_repeat, e.garp_delay_us), (1, 2_000_000));
+        assert_eq!(e.garp_refresh_us, 60_000_000);
+        assert_eq!(e.primary, Ipv4Addr::new(10, 0, 0, 9));
+        assert_eq!(e.unicast_peers, vec![Ipv4Addr::new(10, 0, 0, 3)]);
+        // v3 rounds to centiseconds.
+        assert_eq!(e.adver_int_us, 330_000);
+    }
+
+    #[test]
+    fn v2_interval_rounds_to_seconds_and_password_is_cut() {
+        let text = format!(
+            "{BASE}advert_int = 1.6\nauthentication = {{ type = \"PASS\", password = \"0123456789\" }}\n"
+        );
+        let r = resolve(&parse(&text), &FakeEnv).unwrap();
+        let e = &r.instances[0].engine;
+        assert_eq!(e.adver_int_us, 2_000_000);
+        assert_eq!(e.password.as_deref(), Some(&b"01234567"[..]));
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn v3_ignores_authentication_and_ah_is_refused() {
+        let text = format!(
+            "{BASE}version = 3\nauthentication = {{ type = \"PASS\", password = \"x\" }}\n"
+        );
+        let r = resolve(&parse(&text), &FakeEnv).unwrap();
+        assert!(r.instances[0].engine.password.is_none());
+        assert!(r.warnings[0].contains("does not support authentication"));
+        let text = format!("{BASE}authentication = {{ type = \"AH\", password = \"x\" }}\n");
+        let err = resolve(&parse(&text), &FakeEnv).unwrap_err();
+        assert!(err.to_string().contains("AH"), "{err}");
+        assert!(err.to_string().contains("VI_1"), "{err}");
+    }
+
+    #[test]
+    fn keepalived_s_preemption_corrections() {
+        let text = format!("{BASE}state = \"MASTER\"\nnopreempt = true\npreempt_delay = 5.0\n");
+        let r = resolve(&parse(&text), &FakeEnv).unwrap();
+        let e = &r.instances[0].engine;
+        assert!(e.initial_master && !e.nopreempt);
+        assert_eq!(e.preempt_delay_us, 0);
+        let text = format!("{BASE}nopreempt = true\npreempt_delay = 5.0\n");
+        let e = resolve(&parse(&text), &FakeEnv).unwrap().instances[0]
+            .engine
+            .clone();
+        assert!(e.nopreempt);
+        assert_eq!(e.preempt_delay_us, 0);
+        let text = format!("{BASE}priority = 255\nnopreempt = true\n");
+        let e = resolve(&parse(&text), &FakeEnv).unwrap().instances[0]
+            .engine
+            .clone();
+        assert!(!e.nopreempt);
+        let text = format!("{BASE}preempt_delay = 1001.0\n");
+        assert!(resolve(&parse(&text), &FakeEnv).is_err());
+    }
+
+    #[test]
+    fn tracking_scripts_interfaces_and_groups() {
+        let text = format!(
+            "{BASE}track_script = [{{ name = \"chk\" }}, {{ name = \"chk2\", weight = 10 }}, {{ name = \"nope\" }}]\n\
+             track_interface = [{{ name = \"eth9\", weight = -20 }}]\n\
+             [[vrrp_instances]]\nname = \"VI_2\"\ninterface = \"dp0\"\nvirtual_router_id = 52\n\
+             virtual_ipaddress = [{{ address = \"10.0.1.100/32\" }}]\n\
+             [vrrp_scripts.chk]\nscript = \"true\"\nweight = -30\nrise = 2\nfall = 3\n\
+             [vrrp_scripts.chk2]\nscript = \"false\"\ninterval = 2.0\ntimeout = 0.5\nweight = -5\nweight_reverse = true\n\
+             [[vrrp_sync_groups]]\nname = \"G\"\ngroup = [\"VI_1\", \"VI_2\", \"VI_9\"]\n\
+             track_script = [{{ name = \"chk\" }}]\nnotify_master = \"/bin/true\"\n"
+        );
+        let r = resolve(&parse(&text), &FakeEnv).unwrap();
+        assert_eq!(r.scripts.len(), 2);
+        let chk = &r.scripts[0];
+        assert_eq!(
+            (
+                chk.name.as_str(),
+                chk.interval,
+                chk.timeout,
+                chk.rise,
+                chk.fall
+            ),
+            ("chk", Duration::from_secs(1), Duration::from_secs(1), 2, 3)
+        );
+        assert_eq!(r.scripts[1].timeout, Duration::from_millis(500));
+        let i1 = &r.instances[0];
+        assert_eq!(
+            i1.scripts,
+            vec![
+                ScriptTrack {
+                    script: 0,
+                    weight: -30,
+                    reverse: false
+                },
+                ScriptTrack {
+                    script: 1,
+                    weight: 10,
+                    reverse: true
+                },
+                ScriptTrack {
+                    script: 0,
+                    weight: -30,
+                    reverse: false
+                },
+            ]
+        );
+        assert_eq!(
+            i1.interfaces[1],
+            InterfaceTrack {
+                interface: "eth9".into(),
+                weight: -20
+            }
+        );
+        assert_eq!(
+            r.instances[1].scripts,
+            vec![ScriptTrack {
+                script: 0,
+                weight: -30,
+                reverse: false
+            }]
+        );
+        assert_eq!(r.groups[0].members, vec![0, 1]);
+        assert_eq!(r.groups[0].notify.master.as_deref(), Some("/bin/true"));
+        assert!(r.warnings.iter().any(|w| w.contains("nope")));
+        assert!(r.warnings.iter().any(|w| w.contains("VI_9")));
+    }
+
+    #[test]
+    fn what_the_engine_cannot_do_is_an_error_naming_the_instance() {
+        for extra in [
+            "virtual_router_id = 0\n",
+            "priority = 0\n",
+            "version = 4\n",
+            "unicast_peer = [\"2001:db8::1\"]\n",
+            "track_interface = [{ name = \"eth1\", weight = 254 }]\n",
+        ] {
+            let text = BASE.replace("virtual_router_id = 51\n", "") + extra;
+            let text = if extra.starts_with("virtual_router_id") {
+                text
+            } else {
+                text + "virtual_router_id = 51\n"
+            };
+            let err = resolve(&parse(&text), &FakeEnv).unwrap_err();
+            assert!(
+                err.to_string().starts_with("vrrp_instance VI_1"),
+                "{extra}: {err}"
+            );
+        }
+        let v6 = BASE.replace("10.0.0.100/32", "2001:db8::100/128");
+        assert!(resolve(&parse(&v6), &FakeEnv).is_err());
+        let no_addr = BASE.replace("\"dp0\"", "\"eth5\"");
+        let err = resolve(&parse(&no_addr), &FakeEnv).unwrap_err();
+        assert!(err.to_string().contains("no IPv4 address"), "{err}");
+    }
+}

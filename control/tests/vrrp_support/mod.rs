@@ -30,7 +30,9 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Holds the global test lock; tests run one at a time.
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 pub fn is_root() -> bool {
@@ -43,7 +45,11 @@ pub fn skip() -> bool {
         println!("skipped: needs root");
         return true;
     }
-    if Command::new("keepalived").arg("--version").output().is_err() {
+    if Command::new("keepalived")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         println!("skipped: keepalived is not installed");
         return true;
     }
@@ -109,8 +115,19 @@ impl Topo {
         run(&["ip", "netns", "add", &topo.rvs_ns]);
         run(&["ip", "netns", "add", &topo.ka_ns]);
         run(&[
-            "ip", "link", "add", "rvsvtmp0", "netns", &topo.rvs_ns, "type", "veth", "peer",
-            "name", "rvsvtmp1", "netns", &topo.ka_ns,
+            "ip",
+            "link",
+            "add",
+            "rvsvtmp0",
+            "netns",
+            &topo.rvs_ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "rvsvtmp1",
+            "netns",
+            &topo.ka_ns,
         ]);
         topo.ip_r(&["link", "set", "rvsvtmp0", "name", RVS_IF]);
         topo.ip_k(&["link", "set", "rvsvtmp1", "name", KA_IF]);
@@ -123,11 +140,21 @@ impl Topo {
         // Let gratuitous ARPs create neighbour entries on the keepalived side, so the
         // test can see them.
         run(&[
-            "ip", "netns", "exec", &topo.ka_ns, "sysctl", "-qw",
+            "ip",
+            "netns",
+            "exec",
+            &topo.ka_ns,
+            "sysctl",
+            "-qw",
             "net.ipv4.conf.all.arp_accept=1",
         ]);
         run(&[
-            "ip", "netns", "exec", &topo.ka_ns, "sysctl", "-qw",
+            "ip",
+            "netns",
+            "exec",
+            &topo.ka_ns,
+            "sysctl",
+            "-qw",
             &format!("net.ipv4.conf.{KA_IF}.arp_accept=1"),
         ]);
         topo
@@ -283,7 +310,17 @@ impl Keepalived {
         let vrrp_pid = dir.join(format!("{name}.vrrp.pid"));
         let log = dir.join(format!("{name}.log"));
         let child = Command::new("ip")
-            .args(["netns", "exec", ns, "keepalived", "-n", "-l", "-D", "-G", "-P"])
+            .args([
+                "netns",
+                "exec",
+                ns,
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "-G",
+                "-P",
+            ])
             .arg("-R")
             .arg("-f")
             .arg(&conf_path)
@@ -396,7 +433,13 @@ impl Rvs {
         let child = Command::new("ip")
             .args(["netns", "exec", &topo.rvs_ns])
             .arg(std::env::current_exe().unwrap())
-            .args(["vrrp_role", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "vrrp_role",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("RVS_VRRP_ROLE_CONF", &conf)
             .env("RVS_VRRP_ROLE_OUT", &out)
             .env("RUST_LOG", "info")
@@ -589,7 +632,17 @@ pub fn role_main() {
 /// Whether a host in the keepalived namespace reaches the VIP (ICMP echo).
 pub fn ka_pings_vip(topo: &Topo) -> bool {
     Command::new("ip")
-        .args(["netns", "exec", &topo.ka_ns, "ping", "-c", "1", "-W", "1", VIP])
+        .args([
+            "netns",
+            "exec",
+            &topo.ka_ns,
+            "ping",
+            "-c",
+            "1",
+            "-W",
+            "1",
+            VIP,
+        ])
         .output()
         .is_ok_and(|o| o.status.success())
 }
