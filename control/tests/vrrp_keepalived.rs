@@ -136,6 +136,15 @@ fn v2_keepalived_higher_wins_sigkill_takeover_and_preempt_back() {
         (yielded - ka_master).abs() < 0.5,
         "{yielded} vs {ka_master}"
     );
+
+    // SIGTERM of keepalived: its priority-0 advert lets rvs take over after Skew_Time.
+    let mut ka2 = ka2;
+    let t2 = now_s();
+    ka2.stop();
+    assert!(wait_for(3 * SECOND, || rvs.state() == "MASTER").is_some());
+    let at = rvs.event_at("OWN 1", t2).expect("ownership event");
+    figure("v2 SIGTERM of keepalived master -> rvs MASTER", at - t2);
+    assert!(at - t2 < 0.61 + 0.4, "takeover after {:.3} s", at - t2);
 }
 
 #[test]
