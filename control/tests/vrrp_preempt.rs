@@ -166,3 +166,68 @@ fn a_failing_track_script_lowers_priority_and_moves_the_vip() {
     );
     assert_eq!(rvs.status().effective_priority, 150);
 }
+
+#[test]
+fn a_tracked_interface_going_down_faults_the_master_and_notify_reports_each_state() {
+    if skip() {
+        return;
+    }
+    let _g = serial();
+    let topo = Topo::new();
+    // A second veth pair inside the rvs namespace stands for another port.
+    topo.ip_r(&["link", "add", "vt0", "type", "veth", "peer", "name", "vt1"]);
+    topo.ip_r(&["link", "set", "vt1", "up"]);
+    topo.ip_r(&["link", "set", "vt0", "up"]);
+    let states = topo.dir.path().join("rvs.states");
+    let extra = format!(
+        "track_interface = [{{ name = \"vt0\" }}]\n\
+         notify = \"echo >>{} \"",
+        states.display()
+    );
+    let ka = Keepalived::start(&topo, "ka", &KaConf::default());
+    let rvs = Rvs::start(&topo, "rvs", &rvs_conf(150, 2, "1", &extra));
+    assert!(
+        wait_for(10 * SECOND, || rvs.state() == "MASTER"
+            && ka.state() == "BACKUP")
+        .is_some()
+    );
+
+    // Down: FAULT at once (priority 0 sent), keepalived takes over after Skew_Time.
+    let t0 = now_s();
+    topo.ip_r(&["link", "set", "vt0", "down"]);
+    assert!(
+        wait_for(3 * SECOND, || rvs.state() == "FAULT"
+            && ka.state() == "MASTER")
+        .is_some()
+    );
+    let at = ka.entered("MASTER", t0).unwrap();
+    figure(
+        "tracked interface down on rvs master -> keepalived MASTER",
+        at - t0,
+    );
+    assert!(at - t0 < 0.25 + 0.61 + 0.4, "{:.3}", at - t0);
+    assert!(rvs.event_at("OWN 0", t0).is_some());
+
+    // Up: BACKUP, then rvs preempts after its Master_Down_Interval.
+    topo.ip_r(&["link", "set", "vt0", "up"]);
+    assert!(
+        wait_for(6 * SECOND, || rvs.state() == "MASTER"
+            && ka.state() == "BACKUP")
+        .is_some()
+    );
+    let lines: Vec<String> = std::fs::read_to_string(&states)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "INSTANCE VI_1 BACKUP 150",
+            "INSTANCE VI_1 MASTER 150",
+            "INSTANCE VI_1 FAULT 150",
+            "INSTANCE VI_1 BACKUP 150",
+            "INSTANCE VI_1 MASTER 150",
+        ]
+    );
+}
