@@ -273,7 +273,7 @@ impl Core {
         self.apply(ev);
         self.publish();
 
-        let mut buf_owner: Option<Datagram> = None;
+        let mut datagram: Option<Datagram> = None;
         loop {
             let deadline = self
                 .router
@@ -283,7 +283,7 @@ impl Core {
                 cmd = commands.recv() => match cmd {
                     Some(Command::Shutdown) | None => break,
                 },
-                Some(d) = dgrams.recv() => buf_owner = Some(d),
+                Some(d) = dgrams.recv() => datagram = Some(d),
                 Some(r) = scripts.recv() => self.on_script(r),
                 Some(r) = links.recv() => self.on_link(r),
                 () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
@@ -292,7 +292,7 @@ impl Core {
                     self.apply(ev);
                 }
             }
-            if let Some((iface, bytes)) = buf_owner.take() {
+            if let Some((iface, bytes)) = datagram.take() {
                 self.on_datagram(iface, &bytes);
             }
             self.publish();

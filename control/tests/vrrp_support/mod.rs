@@ -619,13 +619,11 @@ pub fn role_main() {
                 _ = tick.tick() => write_status(&driver),
             }
         }
-        let reports = driver.reports();
         driver.shutdown().await;
         while let Ok(ev) = events.try_recv() {
             handle(ev, &mut events_log);
         }
         writeln!(events_log, "{:.6} STOPPED", now_s()).unwrap();
-        drop(reports);
     });
 }
 
