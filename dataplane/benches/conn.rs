@@ -28,7 +28,7 @@ fn nth_conn(i: u32) -> NewConn<Ipv4Addr> {
         vport: 443,
         raddr: Ipv4Addr::new(10, 0, b, d),
         rport: 8443,
-        forward: if i % 2 == 0 {
+        forward: if i.is_multiple_of(2) {
             Forward::Nat
         } else {
             Forward::FullNat {

@@ -26,7 +26,11 @@ fn nth_conn(i: u32, control: Option<ConnHandle>) -> NewConn<Ipv4Addr> {
         },
     };
     NewConn {
-        proto: if i % 3 == 0 { Proto::Udp } else { Proto::Tcp },
+        proto: if i.is_multiple_of(3) {
+            Proto::Udp
+        } else {
+            Proto::Tcp
+        },
         caddr: Ipv4Addr::new(100, a, b, c),
         cport: 1024 + u16::from(d),
         vaddr: Ipv4Addr::new(198, 51, 100, 1),

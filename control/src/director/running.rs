@@ -435,27 +435,27 @@ impl Director {
         } else {
             None
         };
-        if let Some(path) = state_file {
-            if let Err(e) = persist::save(&path, &PersistedState::of(&configured)) {
-                let saved = format!("cannot save the state to {}: {e}", path.display());
-                let back = ids.rollback_to(&self.ids);
-                return match self.applier.apply(&self.effective, &back) {
-                    Ok(()) => {
-                        self.ids = back.settled();
-                        Err(Refusal::internal(format!("{saved}; nothing was changed")))
-                    }
-                    Err(undo) => {
-                        // The dataplane runs the new configuration and will not go back:
-                        // follow it, so that listings tell the truth, and say so loudly.
-                        log::error!("{saved}; undoing the change in the dataplane failed: {undo}");
-                        self.commit(configured, overlay, effective, ids);
-                        Err(Refusal::internal(format!(
-                            "{saved}; the change is running but is NOT saved and will be lost \
+        if let Some(path) = state_file
+            && let Err(e) = persist::save(&path, &PersistedState::of(&configured))
+        {
+            let saved = format!("cannot save the state to {}: {e}", path.display());
+            let back = ids.rollback_to(&self.ids);
+            return match self.applier.apply(&self.effective, &back) {
+                Ok(()) => {
+                    self.ids = back.settled();
+                    Err(Refusal::internal(format!("{saved}; nothing was changed")))
+                }
+                Err(undo) => {
+                    // The dataplane runs the new configuration and will not go back:
+                    // follow it, so that listings tell the truth, and say so loudly.
+                    log::error!("{saved}; undoing the change in the dataplane failed: {undo}");
+                    self.commit(configured, overlay, effective, ids);
+                    Err(Refusal::internal(format!(
+                        "{saved}; the change is running but is NOT saved and will be lost \
                              at restart"
-                        )))
-                    }
-                };
-            }
+                    )))
+                }
+            };
         }
         self.commit(configured, overlay, effective, ids);
         Ok(())

@@ -147,15 +147,15 @@ pub fn service_effect(
             });
         }
     }
-    if let Some(sorry) = sorry {
-        if sorry_active || sorry.inhibit {
-            entries.push(TableEntry {
-                dest: sorry.dest,
-                weight: u32::from(sorry_active),
-                healthy: true,
-                sorry: true,
-            });
-        }
+    if let Some(sorry) = sorry
+        && (sorry_active || sorry.inhibit)
+    {
+        entries.push(TableEntry {
+            dest: sorry.dest,
+            weight: u32::from(sorry_active),
+            healthy: true,
+            sorry: true,
+        });
     }
     Effect {
         entries,

@@ -369,7 +369,7 @@ pub fn parse_digest(s: &str) -> Result<[u8; 16], String> {
 /// Parses hex digits, ignoring whitespace between them.
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits in {s:?}"));
     }
     digits

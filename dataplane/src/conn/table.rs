@@ -477,10 +477,10 @@ impl<A: ConnAddr> ConnTable<A> {
     /// Refused with [`ConnError::Exists`] when a connection with the same client side
     /// exists, and with [`ConnError::Full`] (and counted) when the table is full.
     pub fn insert(&mut self, c: &NewConn<A>, now_ms: u64) -> Result<ConnHandle, ConnError> {
-        if let Some(t) = c.control {
-            if !self.entry(t)?.is_template() {
-                return Err(ConnError::NotTemplate);
-            }
+        if let Some(t) = c.control
+            && !self.entry(t)?.is_template()
+        {
+            return Err(ConnError::NotTemplate);
         }
         let key = FlowKey::new(c.proto, c.caddr, c.cport, c.vaddr, c.vport);
         let in_bucket = self
@@ -690,11 +690,9 @@ impl<A: ConnAddr> ConnTable<A> {
         } else {
             self.bucket_of(e, Direction::Out)
         };
-        if !invalid {
-            if let Some(b) = in_bucket {
-                self.index
-                    .unlink(&mut self.slab, b, node(idx, Direction::In));
-            }
+        if !invalid && let Some(b) = in_bucket {
+            self.index
+                .unlink(&mut self.slab, b, node(idx, Direction::In));
         }
         if let Some(b) = out_bucket {
             self.index

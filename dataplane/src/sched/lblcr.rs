@@ -99,11 +99,12 @@ impl Lblcr {
         let expiration = self.table.expiration();
         if let Some(set) = self.table.get_mut(&flow.dst) {
             let least = least_weighted(dests, set.members.iter().copied(), |d| d.overhead());
-            if set.members.len() > 1 && now.wrapping_sub(set.last_mod) > expiration {
-                if let Some(m) = set.most_loaded(dests) {
-                    set.members.retain(|id| *id != m);
-                    set.last_mod = now;
-                }
+            if set.members.len() > 1
+                && now.wrapping_sub(set.last_mod) > expiration
+                && let Some(m) = set.most_loaded(dests)
+            {
+                set.members.retain(|id| *id != m);
+                set.last_mod = now;
             }
             if let Some(id) = least
                 && dests

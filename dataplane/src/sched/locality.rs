@@ -169,7 +169,7 @@ impl<V: Clone> LocalityTable<V> {
             return; // next_check is still ahead
         }
         self.next_check = now.wrapping_add(CHECK_INTERVAL);
-        let idle_limit = if self.checks % FULL_EXPIRATION_EVERY == 0 {
+        let idle_limit = if self.checks.is_multiple_of(FULL_EXPIRATION_EVERY) {
             self.checks = 1;
             self.expiration
         } else if self.len > self.soft_limit {

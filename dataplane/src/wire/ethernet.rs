@@ -45,6 +45,9 @@ pub enum EthernetError {
     /// More stacked VLAN tags than [`MAX_TAGS`].
     #[error("more than {MAX_TAGS} stacked VLAN tags")]
     TooManyTags,
+    /// A setter named a tag the frame does not have.
+    #[error("no VLAN tag at that index")]
+    NoSuchTag,
     /// A buffer given to a builder is too small.
     #[error("buffer too small for the Ethernet header")]
     BufferTooSmall,
@@ -338,7 +341,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
     pub fn set_vlan_id(&mut self, index: usize, vid: u16) -> Result<(), EthernetError> {
         let walk = self.walk_tags()?;
         if index >= walk.tag_count() {
-            return Err(EthernetError::TruncatedTag);
+            return Err(EthernetError::NoSuchTag);
         }
         let at = HEADER_LEN + index * TAG_LEN;
         let buf = self.buffer.as_mut();
@@ -469,7 +472,7 @@ mod tests {
         assert_eq!(frame.dst(), MacAddr([2, 0, 0, 0, 0, 1]));
         assert_eq!(frame.src(), MacAddr([2, 0, 0, 0, 0, 2]));
         frame.set_vlan_id(0, 4000).unwrap();
-        assert_eq!(frame.set_vlan_id(1, 1), Err(EthernetError::TruncatedTag));
+        assert_eq!(frame.set_vlan_id(1, 1), Err(EthernetError::NoSuchTag));
         let walk = frame.walk_tags().unwrap();
         assert_eq!(walk.vlan_id(), Some(4000));
         assert_eq!(walk.outer.unwrap().pcp(), 5);
@@ -543,13 +546,12 @@ mod tests {
             }
             bytes.extend_from_slice(&tail);
             crate::wire::fuzz::frame(&bytes);
-            if let Ok(frame) = Frame::new_checked(&bytes[..]) {
-                if let Ok(walk) = frame.walk_tags() {
+            if let Ok(frame) = Frame::new_checked(&bytes[..])
+                && let Ok(walk) = frame.walk_tags() {
                     proptest::prop_assert!(walk.tag_count() <= MAX_TAGS);
                     proptest::prop_assert_eq!(walk.payload_offset, HEADER_LEN + TAG_LEN * walk.tag_count());
                     proptest::prop_assert!(!walk.ethertype.is_vlan_tpid());
                 }
-            }
         }
     }
 

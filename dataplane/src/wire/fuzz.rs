@@ -9,11 +9,11 @@
 //! `wire`. Rewrites work on a copy in a fixed stack buffer: fuzzing must not allocate
 //! either, so the hot paths it exercises are the real ones.
 
-use core::net::Ipv4Addr;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::ethernet::{EtherType, Frame};
 use super::ip::IpProtocol;
-use super::{arp, checksum, icmp, ipv4};
+use super::{arp, checksum, gre, gue, icmp, icmpv6, ipip, ipv4, ipv6, ndp, proxy, tcp, toa, udp};
 
 /// Largest input the rewriting bodies copy; longer inputs are cut (the parsers themselves
 /// still see the whole input).
@@ -49,8 +49,33 @@ pub fn frame(data: &[u8]) {
         EtherType::Ipv4 => {
             ipv4(payload);
             if let Ok(ip) = ipv4::Packet::new_checked(payload) {
-                if ip.protocol() == IpProtocol::Icmp {
-                    icmp(ip.payload());
+                match ip.protocol() {
+                    IpProtocol::Icmp => icmp(ip.payload()),
+                    IpProtocol::Tcp => tcp(ip.payload()),
+                    IpProtocol::Udp => {
+                        udp(ip.payload());
+                        gue(ip.payload());
+                    }
+                    IpProtocol::Gre => gre(ip.payload()),
+                    IpProtocol::IpIp | IpProtocol::Ipv6 => ipip(payload),
+                    _ => {}
+                }
+            }
+        }
+        EtherType::Ipv6 => {
+            ipv6(payload);
+            if let Ok(ip) = ipv6::Packet::new_checked(payload)
+                && let Ok(upper) = ip.upper_layer()
+            {
+                let l4 = payload.get(upper.offset..ipv6::HEADER_LEN + ip.payload().len());
+                match (upper.protocol, l4) {
+                    (IpProtocol::Icmpv6, Some(l4)) => {
+                        icmpv6(l4);
+                        ndp(l4);
+                    }
+                    (IpProtocol::Tcp, Some(l4)) => tcp(l4),
+                    (IpProtocol::Udp, Some(l4)) => udp(l4),
+                    _ => {}
                 }
             }
         }
@@ -74,14 +99,13 @@ pub fn arp(data: &[u8]) {
     assert_eq!(repr.emit(&mut out), Ok(arp::PACKET_LEN));
     assert_eq!(&out[..], &data[..arp::PACKET_LEN]);
     let (mut buf, len) = scratch(data);
-    if let Ok(mut packet) = arp::Packet::new_checked(&mut buf[..len]) {
-        if packet
+    if let Ok(mut packet) = arp::Packet::new_checked(&mut buf[..len])
+        && packet
             .turn_into_reply(super::MacAddr([2, 0, 0, 0, 0, 1]))
             .is_ok()
-        {
-            assert_eq!(packet.operation(), arp::Operation::Reply);
-            assert_eq!(packet.target_ip(), repr.sender_ip);
-        }
+    {
+        assert_eq!(packet.operation(), arp::Operation::Reply);
+        assert_eq!(packet.target_ip(), repr.sender_ip);
     }
 }
 
@@ -206,6 +230,245 @@ pub fn icmp(data: &[u8]) {
             if let Ok(ip) = ip {
                 assert!(icmp::Packet::new_checked(ip.payload()).is_ok());
             }
+        }
+    }
+}
+
+/// An IPv6 packet: accessors, the extension-header walk, and setters on a copy.
+pub fn ipv6(data: &[u8]) {
+    for packet in [
+        ipv6::Packet::new_checked(data),
+        ipv6::Packet::new_embedded(data),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let _ = (
+            packet.version(),
+            packet.traffic_class(),
+            packet.flow_label(),
+            packet.next_header(),
+            packet.hop_limit(),
+            packet.src(),
+            packet.dst(),
+        );
+        assert!(packet.payload().len() <= data.len() - ipv6::HEADER_LEN);
+        if let Ok(upper) = packet.upper_layer() {
+            assert!(upper.offset <= ipv6::HEADER_LEN + packet.payload().len());
+            assert!(upper.extension_count <= ipv6::MAX_EXTENSION_HEADERS);
+        }
+        let _ = ipv6::Repr::parse(&packet);
+    }
+    let (mut buf, len) = scratch(data);
+    if let Ok(mut packet) = ipv6::Packet::new_checked(&mut buf[..len]) {
+        packet.swap_addresses();
+        let _ = packet.dec_hop_limit();
+        packet.set_traffic_class(0xff);
+        packet.set_flow_label(u32::MAX);
+        assert_eq!(packet.version(), 6);
+        let _ = packet.payload_mut().len();
+    }
+}
+
+/// A TCP segment: accessors, options, checksum-keeping rewrites, MSS clamping and option
+/// insertion with room after it.
+pub fn tcp(data: &[u8]) {
+    const SRC: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+    const DST: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+    let Ok(packet) = tcp::Packet::new_checked(data) else {
+        return;
+    };
+    let _ = (
+        packet.src_port(),
+        packet.dst_port(),
+        packet.seq(),
+        packet.ack(),
+        packet.flags(),
+        packet.window(),
+        packet.urgent(),
+        packet.payload().len(),
+        packet.mss(),
+    );
+    for option in packet.options_iter() {
+        if let Ok(tcp::TcpOption::Sack(blocks)) = option {
+            assert!(blocks.count() <= 4);
+        }
+    }
+    if data.len() > SCRATCH_LEN / 2 {
+        return;
+    }
+    // Rewrites on a copy whose checksum was made valid first, so validity must survive.
+    let (mut buf, len) = scratch(data);
+    {
+        let mut packet = tcp::Packet::new_unchecked(&mut buf[..len]);
+        packet.fill_checksum_v4(SRC, DST);
+        packet.set_ports(1, 2);
+        packet.set_seq(3);
+        packet.set_ack(4);
+        packet.set_window(5);
+        packet.set_flags(tcp::Flags::SYN);
+        packet.adjust_checksum_for_ipv4_change(SRC, Ipv4Addr::LOCALHOST);
+        let _ = packet.clamp_mss(536);
+        assert!(packet.verify_checksum_v4(Ipv4Addr::LOCALHOST, DST));
+    }
+    let toa = toa::Toa {
+        port: 9,
+        addr: IpAddr::V6(Ipv6Addr::LOCALHOST),
+    };
+    let (option, option_len) = toa.to_bytes();
+    let before_header = tcp::Packet::new_unchecked(&buf[..len]).header_len();
+    if let Ok(new_len) = tcp::insert_option(&mut buf[..len + 24], len, &option[..option_len]) {
+        assert_eq!(new_len, len + 20);
+        let packet = tcp::Packet::new_checked(&buf[..new_len]);
+        assert!(packet.is_ok(), "insertion broke the header");
+        if let Ok(packet) = packet {
+            assert_eq!(packet.header_len(), before_header + 20);
+            assert!(
+                packet.verify_checksum_v4(Ipv4Addr::LOCALHOST, DST),
+                "insertion broke the checksum"
+            );
+        }
+    }
+}
+
+/// A UDP datagram, its checksums and port rewrites.
+pub fn udp(data: &[u8]) {
+    let Ok(packet) = udp::Packet::new_checked(data) else {
+        return;
+    };
+    let _ = (packet.src_port(), packet.dst_port(), packet.payload().len());
+    let _ = packet.verify_checksum_v4(Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST);
+    let _ = packet.verify_checksum_v6(&Ipv6Addr::LOCALHOST, &Ipv6Addr::LOCALHOST);
+    let (mut buf, len) = scratch(data);
+    if let Ok(mut packet) = udp::Packet::new_checked(&mut buf[..len]) {
+        packet.fill_checksum_v6(&Ipv6Addr::LOCALHOST, &Ipv6Addr::UNSPECIFIED);
+        packet.set_src_port(7);
+        packet.set_dst_port(8);
+        packet.adjust_checksum_for_ipv6_change(&Ipv6Addr::LOCALHOST, &Ipv6Addr::UNSPECIFIED);
+        assert_ne!(packet.checksum(), 0);
+        assert!(packet.verify_checksum_v6(&Ipv6Addr::UNSPECIFIED, &Ipv6Addr::UNSPECIFIED));
+    }
+}
+
+/// An ICMPv6 message, its quoted packet, the echo turnaround and the error builder.
+pub fn icmpv6(data: &[u8]) {
+    if let Ok(packet) = icmpv6::Packet::new_checked(data) {
+        let _ = (
+            packet.msg_type(),
+            packet.code(),
+            packet.echo_ident(),
+            packet.echo_seq(),
+            packet.mtu(),
+            packet.data().len(),
+            packet.verify_checksum(&Ipv6Addr::LOCALHOST, &Ipv6Addr::LOCALHOST),
+        );
+        if let Ok((_, l4)) = packet.embedded_upper_layer() {
+            assert_eq!(l4.len(), icmpv6::QUOTED_L4_LEN);
+        }
+    }
+    let (mut buf, len) = scratch(data);
+    if let Ok(total) = icmpv6::reply_to_echo_in_place(&mut buf[..len]) {
+        let ip = ipv6::Packet::new_checked(&buf[..total]);
+        assert!(ip.is_ok());
+        if let Ok(ip) = ip {
+            let reply = icmpv6::Packet::new_checked(ip.payload());
+            assert!(reply.is_ok_and(|r| r.verify_checksum(&ip.src(), &ip.dst())));
+        }
+    }
+    let mut out = [0u8; 1400];
+    if let Ok(n) = icmpv6::emit_error_packet(
+        &mut out,
+        &Ipv6Addr::LOCALHOST,
+        icmpv6::ErrorMessage::PacketTooBig { mtu: 1280 },
+        data,
+    ) {
+        assert!(n <= ipv6::MIN_MTU);
+        let ip = ipv6::Packet::new_checked(&out[..n]);
+        assert!(ip.is_ok_and(|ip| {
+            icmpv6::Packet::new_checked(ip.payload())
+                .is_ok_and(|m| m.verify_checksum(&ip.src(), &ip.dst()))
+        }));
+    }
+}
+
+/// A neighbour solicitation or advertisement (ICMPv6 message).
+pub fn ndp(data: &[u8]) {
+    let Ok(message) = icmpv6::Packet::new_checked(data) else {
+        return;
+    };
+    for src in [Ipv6Addr::UNSPECIFIED, Ipv6Addr::LOCALHOST] {
+        if let Ok(solicit) = ndp::parse_solicit(&message, &src, ndp::HOP_LIMIT) {
+            let mut out = [0u8; 32];
+            let mac = solicit.source_mac.unwrap_or(super::MacAddr::ZERO);
+            let n = ndp::emit_advert(&mut out, &solicit.target, mac, true, &solicit.target, &src);
+            assert_eq!(n, Ok(32));
+            let advert = icmpv6::Packet::new_checked(&out[..]);
+            assert!(advert.is_ok_and(|a| {
+                ndp::parse_advert(&a, ndp::HOP_LIMIT)
+                    .is_ok_and(|na| na.target == solicit.target && na.target_mac == Some(mac))
+            }));
+        }
+    }
+    let _ = ndp::parse_advert(&message, ndp::HOP_LIMIT);
+}
+
+/// A GRE packet, and a rebuild of its header that must parse to the same fields.
+pub fn gre(data: &[u8]) {
+    let Ok(packet) = gre::Packet::new_checked(data) else {
+        return;
+    };
+    let repr = gre::Repr::parse(&packet);
+    let _ = (packet.checksum(), packet.payload().len());
+    let (mut buf, len) = scratch(data);
+    if len == data.len() {
+        assert_eq!(repr.emit(&mut buf[..len]), Ok(repr.header_len()));
+        gre::fill_checksum(&mut buf[..len]);
+        let again = gre::Packet::new_checked(&buf[..len]);
+        assert!(again.is_ok_and(|p| gre::Repr::parse(&p) == repr));
+    }
+}
+
+/// A UDP datagram or bare payload as GUE.
+pub fn gue(data: &[u8]) {
+    for packet in [gue::parse_udp(data), gue::Packet::new_checked(data)]
+        .into_iter()
+        .flatten()
+    {
+        let _ = (
+            packet.variant(),
+            packet.is_control(),
+            packet.protocol(),
+            packet.flags(),
+            packet.extensions().len(),
+        );
+        assert!(packet.header_len() + packet.payload().len() <= data.len());
+    }
+}
+
+/// An IPv4 or IPv6 packet as an IPIP tunnel.
+pub fn ipip(data: &[u8]) {
+    for inner in [ipip::decapsulate_ipv4(data), ipip::decapsulate_ipv6(data)]
+        .into_iter()
+        .flatten()
+    {
+        match inner {
+            ipip::Inner::Ipv4(p) => {
+                let _ = (p.src(), p.dst(), p.payload().len());
+            }
+            ipip::Inner::Ipv6(p) => {
+                let _ = (p.src(), p.dst(), p.upper_layer());
+            }
+        }
+    }
+}
+
+/// A PROXY v2 header, and a rebuild that must parse to the same header.
+pub fn proxy(data: &[u8]) {
+    if let Ok((header, used)) = proxy::Header::parse(data) {
+        assert!(used <= data.len());
+        let mut out = [0u8; proxy::MAX_LEN];
+        if let Ok(n) = header.emit(&mut out) {
+            assert_eq!(proxy::Header::parse(&out[..n]), Ok((header, n)));
         }
     }
 }

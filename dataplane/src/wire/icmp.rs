@@ -383,7 +383,7 @@ pub fn emit_echo(
 /// The error messages rvs originates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorMessage {
-    /// Destination unreachable with a code from [`unreachable`] (not frag-needed).
+    /// Destination unreachable with a code from [`mod@unreachable`] (not frag-needed).
     DestUnreachable(u8),
     /// Fragmentation needed and DF set, with the MTU of the next hop (RFC 1191).
     FragNeeded {

@@ -33,15 +33,34 @@ pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 pub mod fuzz;
+pub mod gre;
+pub mod gue;
 pub mod icmp;
+pub mod icmpv6;
 pub mod ip;
+pub mod ipip;
 pub mod ipv4;
+pub mod ipv6;
+pub mod ndp;
+pub mod proxy;
+pub mod tcp;
+pub mod toa;
+pub mod udp;
 
 pub use arp::{ArpError, Operation as ArpOperation};
 pub use ethernet::{EtherType, EthernetError, MacAddr};
+pub use gre::GreError;
+pub use gue::GueError;
 pub use icmp::IcmpError;
+pub use icmpv6::Icmpv6Error;
 pub use ip::IpProtocol;
+pub use ipip::IpipError;
 pub use ipv4::Ipv4Error;
+pub use ipv6::Ipv6Error;
+pub use ndp::NdpError;
+pub use proxy::ProxyError;
+pub use tcp::TcpError;
+pub use udp::UdpError;
 
 /// A byte range of a header field, in bytes from the start of the header.
 pub type Field = core::ops::Range<usize>;
@@ -58,6 +77,15 @@ pub(crate) fn read_u16(buf: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([buf[at], buf[at + 1]])
 }
 
+/// Reads a big-endian `u32` at `at`.
+///
+/// # Panics
+/// If `at + 4 > buf.len()`; callers index only with offsets their `new_checked` validated.
+#[inline(always)]
+pub(crate) fn read_u32(buf: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
+}
+
 /// Writes a big-endian `u16` at `at`.
 ///
 /// # Panics
@@ -65,6 +93,15 @@ pub(crate) fn read_u16(buf: &[u8], at: usize) -> u16 {
 #[inline(always)]
 pub(crate) fn write_u16(buf: &mut [u8], at: usize, value: u16) {
     buf[at..at + 2].copy_from_slice(&value.to_be_bytes());
+}
+
+/// Writes a big-endian `u32` at `at`.
+///
+/// # Panics
+/// If `at + 4 > buf.len()`; callers index only with offsets their `new_checked` validated.
+#[inline(always)]
+pub(crate) fn write_u32(buf: &mut [u8], at: usize, value: u32) {
+    buf[at..at + 4].copy_from_slice(&value.to_be_bytes());
 }
 
 /// Reads a fixed-size byte array at `at`.
@@ -88,7 +125,7 @@ pub(crate) mod testutil {
     /// On a non-hex character or an odd digit count: test constants only.
     pub fn hex(text: &str) -> Vec<u8> {
         let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        assert!(digits.len() % 2 == 0, "odd number of hex digits");
+        assert!(digits.len().is_multiple_of(2), "odd number of hex digits");
         digits
             .chunks(2)
             .map(|pair| {

@@ -1,0 +1,9 @@
+//! Fuzz target `gue`: the body lives in `dataplane::wire::fuzz::gue`, which the
+//! proptests run too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    dataplane::wire::fuzz::gue(data);
+});

@@ -1,0 +1,9 @@
+//! Fuzz target `icmp`: the body lives in `dataplane::wire::fuzz::icmp`, which the
+//! proptests run too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    dataplane::wire::fuzz::icmp(data);
+});

@@ -1,0 +1,9 @@
+//! Fuzz target `icmpv6`: the body lives in `dataplane::wire::fuzz::icmpv6`, which the
+//! proptests run too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    dataplane::wire::fuzz::icmpv6(data);
+});

@@ -1,0 +1,9 @@
+//! Fuzz target `ipv4`: the body lives in `dataplane::wire::fuzz::ipv4`, which the
+//! proptests run too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    dataplane::wire::fuzz::ipv4(data);
+});

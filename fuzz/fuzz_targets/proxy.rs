@@ -1,0 +1,9 @@
+//! Fuzz target `proxy`: the body lives in `dataplane::wire::fuzz::proxy`, which the
+//! proptests run too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    dataplane::wire::fuzz::proxy(data);
+});
