@@ -2,7 +2,7 @@
 use std::net::IpAddr;
 
 use control::config::Config;
-use dataplane::worker::{PortView, Snapshot};
+use dataplane::worker::{PortRole, PortView, Snapshot};
 
 /// The snapshot for `cfg`, with each port's MAC as the driver reports it (by port index).
 /// IPv6 addresses are accepted in the file but not yet answered (no NDP responder yet).
@@ -11,21 +11,33 @@ pub fn build(cfg: &Config, macs: &[[u8; 6]], generation: u64) -> Snapshot {
         .ports
         .iter()
         .enumerate()
-        .map(|(i, p)| PortView {
-            name: p.name.clone(),
-            mac: macs.get(i).copied().unwrap_or([0; 6]),
-            ipv4: p
+        .map(|(i, p)| {
+            let v4: Vec<(std::net::Ipv4Addr, u8)> = p
                 .addresses
                 .iter()
                 .filter_map(|a| match a.addr {
-                    IpAddr::V4(v4) => Some(v4),
+                    IpAddr::V4(v4) => Some((v4, a.prefix_len)),
                     IpAddr::V6(_) => None,
                 })
-                .collect(),
-            kernel: None,
+                .collect();
+            PortView {
+                name: p.name.clone(),
+                mac: macs.get(i).copied().unwrap_or([0; 6]),
+                ipv4: v4.iter().map(|a| a.0).collect(),
+                prefix_len: v4.iter().map(|a| a.1).collect(),
+                kernel: None,
+                role: PortRole::Network,
+                mtu: p.mtu,
+            }
         })
         .collect();
-    Snapshot { generation, ports }
+    Snapshot {
+        generation,
+        ports,
+        workers: u16::try_from(cfg.dpdk.workers.len()).unwrap_or(u16::MAX),
+        steer_prefix: 32,
+        ..Snapshot::default()
+    }
 }
 
 #[cfg(test)]

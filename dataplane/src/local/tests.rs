@@ -18,12 +18,8 @@ const PEER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 fn snapshot() -> Arc<Snapshot> {
     Arc::new(Snapshot {
         generation: 1,
-        ports: vec![PortView {
-            name: "dp0".into(),
-            mac: OUR_MAC,
-            ipv4: vec![OUR_IP],
-            kernel: None,
-        }],
+        ports: vec![PortView::network("dp0", OUR_MAC, vec![OUR_IP])],
+        ..Snapshot::default()
     })
 }
 

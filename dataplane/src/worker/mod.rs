@@ -27,7 +27,10 @@ use crate::port::{BURST_MAX, Burst, PacketBuf, PortQueue};
 use crate::stats::{DropReason, WorkerCounters};
 
 pub use handoff::{HandOffEnds, handoff_mesh};
-pub use snapshot::{PortView, Snapshot};
+pub use snapshot::{
+    ClientAddrMode, DestConf, Persistence, PortRole, PortView, ServiceConf, ServiceTable,
+    Snapshot, TunnelConf,
+};
 pub use verdict::{OUTPUT_MAX, Output, PacketCtx, Stage, Verdict};
 
 /// Everything a worker is made of.

@@ -175,12 +175,12 @@ fn a_new_snapshot_applies_from_the_next_poll() {
     let (mut w, tx) = worker(0, vec![p0], HandOffEnds::none());
     tx.send(Arc::new(Snapshot {
         generation: 5,
-        ports: vec![],
+        ..Snapshot::default()
     }))
     .unwrap();
     tx.send(Arc::new(Snapshot {
         generation: 6,
-        ports: vec![],
+        ..Snapshot::default()
     }))
     .unwrap();
     w.poll();
