@@ -259,6 +259,112 @@ impl CounterValues {
     }
 }
 
+/// A gauge: a value its one writer sets (connection counts), read by the control thread.
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicU64);
+
+impl Gauge {
+    #[inline(always)]
+    pub fn set(&self, v: u64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The counters of one virtual service or one real server on one worker: what `ipvsadm
+/// -L --stats` shows, plus the connection counts `-L` shows. One cache line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub struct SlotCounters {
+    /// Connections scheduled.
+    pub conns: Counter,
+    /// Packets and bytes client → real server ("in") and back ("out").
+    pub inpkts: Counter,
+    pub outpkts: Counter,
+    pub inbytes: Counter,
+    pub outbytes: Counter,
+    /// Connections counted active / inactive by IPVS's rules, and persistence templates.
+    pub active: Gauge,
+    pub inactive: Gauge,
+    pub persist: Gauge,
+}
+
+/// A plain copy of a [`SlotCounters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SlotValues {
+    pub conns: u64,
+    pub inpkts: u64,
+    pub outpkts: u64,
+    pub inbytes: u64,
+    pub outbytes: u64,
+    pub active: u64,
+    pub inactive: u64,
+    pub persist: u64,
+}
+
+impl SlotValues {
+    /// Adds another worker's values.
+    pub fn accumulate(&mut self, o: &SlotValues) {
+        self.conns += o.conns;
+        self.inpkts += o.inpkts;
+        self.outpkts += o.outpkts;
+        self.inbytes += o.inbytes;
+        self.outbytes += o.outbytes;
+        self.active += o.active;
+        self.inactive += o.inactive;
+        self.persist += o.persist;
+    }
+}
+
+impl SlotCounters {
+    pub fn read(&self) -> SlotValues {
+        SlotValues {
+            conns: self.conns.get(),
+            inpkts: self.inpkts.get(),
+            outpkts: self.outpkts.get(),
+            inbytes: self.inbytes.get(),
+            outbytes: self.outbytes.get(),
+            active: self.active.get(),
+            inactive: self.inactive.get(),
+            persist: self.persist.get(),
+        }
+    }
+}
+
+/// One worker's per-service and per-real-server counters, indexed by the statistics slot
+/// the control plane assigns each service and real server (see
+/// [`crate::worker::ServiceConf::stats_slot`]). Preallocated; the control plane never
+/// reuses a slot while a worker may still count into it, and subtracts a baseline instead
+/// of zeroing (`ipvsadm -Z`), since only the worker writes.
+#[derive(Debug)]
+pub struct SlotTable {
+    slots: Box<[SlotCounters]>,
+}
+
+impl SlotTable {
+    pub fn new(slots: usize) -> SlotTable {
+        SlotTable {
+            slots: (0..slots).map(|_| SlotCounters::default()).collect(),
+        }
+    }
+
+    #[inline(always)]
+    pub fn get(&self, slot: u32) -> Option<&SlotCounters> {
+        self.slots.get(slot as usize)
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
