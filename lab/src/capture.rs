@@ -25,6 +25,10 @@ use crate::process::{POLL, ProcessGuard};
 
 /// How long tcpdump gets to start listening.
 const CAPTURE_START: Duration = Duration::from_secs(10);
+/// Kernel ring size (tcpdump `-B`, KiB). With the default 2 MiB a busy machine lost most
+/// of a 300 kB transfer ("packets dropped by kernel"); 32 MiB holds a few seconds of
+/// veth line rate between two slow reads.
+const CAPTURE_BUFFER_KIB: u32 = 32 * 1024;
 /// A capture is stopped once its file has not grown for this long...
 const SETTLE_QUIET: Duration = Duration::from_millis(200);
 /// ...or after this long in any case.
@@ -44,6 +48,9 @@ pub struct CaptureFile {
     pub path: PathBuf,
     /// tcpdump's own count (`N packets captured`).
     pub captured: u64,
+    /// Packets the kernel dropped because tcpdump's ring was full (`N packets dropped by
+    /// kernel`): a capture with drops is incomplete.
+    pub dropped: u64,
 }
 
 impl CaptureFile {
@@ -60,7 +67,7 @@ impl Capture {
         let log_path = self.guard.log_path().to_path_buf();
         let status = self.guard.stop()?;
         let log = std::fs::read_to_string(&log_path).map_err(|e| LabError::io(&log_path, e))?;
-        let captured = parse_captured(&log).ok_or_else(|| LabError::Command {
+        let captured = summary_count(&log, "captured").ok_or_else(|| LabError::Command {
             command: "tcpdump".to_owned(),
             status: status.to_string(),
             stderr: log.trim().to_owned(),
@@ -68,6 +75,7 @@ impl Capture {
         Ok(CaptureFile {
             path: self.path,
             captured,
+            dropped: summary_count(&log, "dropped by kernel").unwrap_or(0),
         })
     }
 
@@ -96,11 +104,15 @@ impl Capture {
     }
 }
 
-/// `N packets captured` from tcpdump's exit summary.
-pub fn parse_captured(log: &str) -> Option<u64> {
-    log.lines()
-        .find_map(|line| line.trim().strip_suffix(" packets captured").or_else(|| line.trim().strip_suffix(" packet captured")))
-        .and_then(|n| n.trim().parse().ok())
+/// `N` of a `N packets WHAT` (or `1 packet WHAT`) line of tcpdump's exit summary.
+pub fn summary_count(log: &str, what: &str) -> Option<u64> {
+    log.lines().find_map(|line| {
+        let line = line.trim();
+        let n = line
+            .strip_suffix(&format!(" packets {what}"))
+            .or_else(|| line.strip_suffix(&format!(" packet {what}")))?;
+        n.trim().parse().ok()
+    })
 }
 
 /// Every frame of a pcap file.
@@ -130,6 +142,8 @@ impl Lab {
             path.to_string_lossy().into_owned(),
             "-U".to_owned(),
             "--immediate-mode".to_owned(),
+            "-B".to_owned(),
+            CAPTURE_BUFFER_KIB.to_string(),
             "-n".to_owned(),
             "-s".to_owned(),
             "0".to_owned(),
@@ -138,7 +152,12 @@ impl Lab {
         ];
         args.extend(filter.split_whitespace().map(str::to_owned));
         let mut guard = self
-            .spawn(node, &format!("tcpdump-{node}"), &tcpdump.to_string_lossy(), &args)?
+            .spawn(
+                node,
+                &format!("tcpdump-{node}"),
+                &tcpdump.to_string_lossy(),
+                &args,
+            )?
             .with_stop_signal(Signal::SIGINT);
         let log = guard.log_path().to_path_buf();
         guard.wait_ready("tcpdump to listen", CAPTURE_START, || {
@@ -155,8 +174,9 @@ mod tests {
     #[test]
     fn tcpdump_summary_parses() {
         let log = "tcpdump: listening on x, link-type EN10MB\n27 packets captured\n36 packets received by filter\n0 packets dropped by kernel\n";
-        assert_eq!(parse_captured(log), Some(27));
-        assert_eq!(parse_captured("1 packet captured\n"), Some(1));
-        assert_eq!(parse_captured("tcpdump: listening on x\n"), None);
+        assert_eq!(summary_count(log, "captured"), Some(27));
+        assert_eq!(summary_count(log, "dropped by kernel"), Some(0));
+        assert_eq!(summary_count("1 packet captured\n", "captured"), Some(1));
+        assert_eq!(summary_count("tcpdump: listening on x\n", "captured"), None);
     }
 }

@@ -110,13 +110,17 @@ impl PingReport {
             .find(|line| line.contains("packets transmitted"))
             .ok_or_else(|| LabError::parse("ping output", text))?;
         let number_before = |word: &str| -> Option<u32> {
-            let words: Vec<&str> = line.split(|c: char| c == ',' || c.is_whitespace()).collect();
+            let words: Vec<&str> = line
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .collect();
             let at = words.iter().position(|w| *w == word)?;
             words.get(at.checked_sub(1)?)?.parse().ok()
         };
         Ok(PingReport {
-            transmitted: number_before("packets").ok_or_else(|| LabError::parse("ping output", text))?,
-            received: number_before("received").ok_or_else(|| LabError::parse("ping output", text))?,
+            transmitted: number_before("packets")
+                .ok_or_else(|| LabError::parse("ping output", text))?,
+            received: number_before("received")
+                .ok_or_else(|| LabError::parse("ping output", text))?,
         })
     }
 }
@@ -202,7 +206,9 @@ impl UdpListener {
     pub fn wait(self) -> Result<Datagram> {
         let log = self.guard.log_path().to_path_buf();
         let name = self.guard.name().to_owned();
-        let status = self.guard.wait_exit(self.timeout + Duration::from_secs(5))?;
+        let status = self
+            .guard
+            .wait_exit(self.timeout + Duration::from_secs(5))?;
         let text = std::fs::read_to_string(&log).map_err(|e| LabError::io(&log, e))?;
         if !status.success() {
             return Err(LabError::Command {
@@ -230,7 +236,13 @@ impl Lab {
     }
 
     /// `curl EXTRA... URL` from `node` with a time limit (`--max-time`).
-    pub fn curl_with(&self, node: NodeId, url: &str, extra: &[&str], limit: Duration) -> Result<HttpReply> {
+    pub fn curl_with(
+        &self,
+        node: NodeId,
+        url: &str,
+        extra: &[&str],
+        limit: Duration,
+    ) -> Result<HttpReply> {
         let curl = cmd::find(CURL)?;
         let max_time = format!("{:.3}", limit.as_secs_f64());
         let mut args = vec![
@@ -252,11 +264,26 @@ impl Lab {
     }
 
     /// `wrk` from `node` for `duration` with `connections` connections on one thread.
-    pub fn wrk(&self, node: NodeId, url: &str, duration: Duration, connections: u32) -> Result<WrkReport> {
+    pub fn wrk(
+        &self,
+        node: NodeId,
+        url: &str,
+        duration: Duration,
+        connections: u32,
+    ) -> Result<WrkReport> {
         let wrk = cmd::find(WRK)?;
         let seconds = format!("{}s", duration.as_secs().max(1));
         let connections = connections.max(1).to_string();
-        let args = ["-t1", "-c", &connections, "-d", &seconds, "--timeout", "2s", url];
+        let args = [
+            "-t1",
+            "-c",
+            &connections,
+            "-d",
+            &seconds,
+            "--timeout",
+            "2s",
+            url,
+        ];
         let text = self.run(node, &wrk.to_string_lossy(), &args)?;
         WrkReport::parse(&text)
     }
@@ -273,7 +300,13 @@ impl Lab {
     }
 
     /// Sends `payload` from `node` to `dst` over UDP and waits up to `timeout` for one reply.
-    pub fn udp_exchange(&self, node: NodeId, dst: SocketAddrV4, payload: &[u8], timeout: Duration) -> Result<Datagram> {
+    pub fn udp_exchange(
+        &self,
+        node: NodeId,
+        dst: SocketAddrV4,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> Result<Datagram> {
         self.udp_exchange_from_port(node, 0, dst, payload, timeout)
     }
 
@@ -311,13 +344,26 @@ impl Lab {
             ready.to_string_lossy().into_owned(),
         ];
         let python = cmd::python()?;
-        let mut guard = self.spawn(node, &format!("udp-listen-{node}"), &python.to_string_lossy(), &args)?;
-        guard.wait_ready("the UDP listener", Duration::from_secs(10), || ready.exists())?;
+        let mut guard = self.spawn(
+            node,
+            &format!("udp-listen-{node}"),
+            &python.to_string_lossy(),
+            &args,
+        )?;
+        guard.wait_ready("the UDP listener", Duration::from_secs(10), || {
+            ready.exists()
+        })?;
         Ok(UdpListener { guard, timeout })
     }
 
     /// Connects from `node` to `dst`, sends `payload`, reads until the peer closes.
-    pub fn tcp_exchange(&self, node: NodeId, dst: SocketAddrV4, payload: &[u8], timeout: Duration) -> Result<TcpReply> {
+    pub fn tcp_exchange(
+        &self,
+        node: NodeId,
+        dst: SocketAddrV4,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> Result<TcpReply> {
         let args = [
             self.script("clients.py").to_string_lossy().into_owned(),
             "tcp-exchange".to_owned(),
@@ -341,7 +387,8 @@ impl Lab {
             iface.to_owned(),
         ];
         args.extend(frames.iter().map(|frame| hex_encode(frame)));
-        self.run(node, &cmd::python()?.to_string_lossy(), &args).map(|_| ())
+        self.run(node, &cmd::python()?.to_string_lossy(), &args)
+            .map(|_| ())
     }
 }
 
@@ -352,8 +399,9 @@ mod tests {
 
     #[test]
     fn curl_output_splits_at_the_trailer() {
-        let reply = parse_curl_output("server=rs1\nclient=10.9.0.2:1\n\n200 10.0.0.100:80 10.9.0.2:41000")
-            .expect("parses");
+        let reply =
+            parse_curl_output("server=rs1\nclient=10.9.0.2:1\n\n200 10.0.0.100:80 10.9.0.2:41000")
+                .expect("parses");
         assert_eq!(reply.status, 200);
         assert_eq!(reply.body, "server=rs1\nclient=10.9.0.2:1\n");
         assert_eq!(reply.remote, Some("10.0.0.100:80".parse().expect("addr")));
@@ -401,12 +449,18 @@ Transfer/sec:    630.43KB
 
     #[test]
     fn helper_json_parses() {
-        let text = "{\"from\": \"10.0.0.100:9000\", \"local\": \"0.0.0.0:5555\", \"data\": \"6869\"}\n";
+        let text =
+            "{\"from\": \"10.0.0.100:9000\", \"local\": \"0.0.0.0:5555\", \"data\": \"6869\"}\n";
         let datagram = datagram_from(text).expect("parses");
         assert_eq!(datagram.from, "10.0.0.100:9000".parse().expect("addr"));
         assert_eq!(datagram.text(), "hi");
-        assert!(datagram_from("{\"from\": \"x\", \"local\": \"0.0.0.0:1\", \"data\": \"\"}").is_err());
-        assert!(datagram_from("{\"from\": \"1.2.3.4:5\", \"local\": \"0.0.0.0:1\", \"data\": \"abc\"}").is_err());
+        assert!(
+            datagram_from("{\"from\": \"x\", \"local\": \"0.0.0.0:1\", \"data\": \"\"}").is_err()
+        );
+        assert!(
+            datagram_from("{\"from\": \"1.2.3.4:5\", \"local\": \"0.0.0.0:1\", \"data\": \"abc\"}")
+                .is_err()
+        );
         assert!(datagram_from("timeout").is_err());
     }
 

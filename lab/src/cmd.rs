@@ -110,7 +110,11 @@ pub fn root_command<S: AsRef<OsStr>>(program: impl AsRef<OsStr>, args: &[S]) -> 
 }
 
 /// `ip netns exec NETNS program args...`.
-pub fn netns_command<S: AsRef<OsStr>>(netns: &str, program: impl AsRef<OsStr>, args: &[S]) -> Command {
+pub fn netns_command<S: AsRef<OsStr>>(
+    netns: &str,
+    program: impl AsRef<OsStr>,
+    args: &[S],
+) -> Command {
     let mut command = Command::new("ip");
     command
         .args(["netns", "exec", netns])
@@ -243,10 +247,13 @@ mod tests {
 
     #[test]
     fn failed_commands_carry_stderr() {
-        let err = run(&mut root_command("sh", &["-c", "echo oops >&2; exit 3"]))
-            .expect_err("exit 3");
+        let err =
+            run(&mut root_command("sh", &["-c", "echo oops >&2; exit 3"])).expect_err("exit 3");
         let text = err.to_string();
-        assert!(text.contains("oops") && text.contains("exit status: 3"), "{text}");
+        assert!(
+            text.contains("oops") && text.contains("exit status: 3"),
+            "{text}"
+        );
     }
 
     proptest! {

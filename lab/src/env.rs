@@ -41,14 +41,20 @@ impl Lab {
         put("DIRECTORS", &spec.directors.to_string());
         put("VIP", &self.vip().to_string());
         put("VIPS", &vips.join(" "));
-        put("LAN_NET", &format!("{}/{}", plan::LAN_NET, plan::PREFIX_LEN));
-        put("CLIENT_NET", &format!("{}/{}", plan::CLIENT_NET, plan::PREFIX_LEN));
-        put("FULLNAT_LOCAL_FIRST", &plan::FULLNAT_LOCAL_FIRST.to_string());
-        put("GUE_PORT", &spec.gue_port.to_string());
         put(
-            "TUNNEL_RX",
-            self.tunnel_rx().map_or("none", |rx| rx.name()),
+            "LAN_NET",
+            &format!("{}/{}", plan::LAN_NET, plan::PREFIX_LEN),
         );
+        put(
+            "CLIENT_NET",
+            &format!("{}/{}", plan::CLIENT_NET, plan::PREFIX_LEN),
+        );
+        put(
+            "FULLNAT_LOCAL_FIRST",
+            &plan::FULLNAT_LOCAL_FIRST.to_string(),
+        );
+        put("GUE_PORT", &spec.gue_port.to_string());
+        put("TUNNEL_RX", self.tunnel_rx().map_or("none", |rx| rx.name()));
         put("WORKDIR", &self.workdir().to_string_lossy());
         for node in self.nodes() {
             let key = node.id.env_prefix();

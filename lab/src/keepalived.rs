@@ -73,7 +73,9 @@ impl Lab {
             &keepalived.to_string_lossy(),
             &args,
         )?;
-        guard.wait_ready("keepalived's pid file", KEEPALIVED_START, || pid_file.exists())?;
+        guard.wait_ready("keepalived's pid file", KEEPALIVED_START, || {
+            pid_file.exists()
+        })?;
         Ok(Keepalived {
             guard,
             config: conf,

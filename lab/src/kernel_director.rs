@@ -28,7 +28,13 @@ impl Lab {
             .ok_or_else(|| LabError::InvalidSpec("director without an address".to_owned()))?;
         ip_in(
             netns,
-            &["addr", "add", &format!("{addr}/{}", plan::PREFIX_LEN), "dev", ifname],
+            &[
+                "addr",
+                "add",
+                &format!("{addr}/{}", plan::PREFIX_LEN),
+                "dev",
+                ifname,
+            ],
         )?;
         sysctl_in(
             netns,
@@ -41,7 +47,13 @@ impl Lab {
         let client_net = format!("{}/{}", plan::CLIENT_NET, plan::PREFIX_LEN);
         ip_in(
             netns,
-            &["route", "add", &client_net, "via", &plan::ROUTER_LAN_ADDR.to_string()],
+            &[
+                "route",
+                "add",
+                &client_net,
+                "via",
+                &plan::ROUTER_LAN_ADDR.to_string(),
+            ],
         )?;
         let Some(n) = forward_vips_to else {
             return Ok(());
@@ -54,7 +66,16 @@ impl Lab {
         let router = self.node(NodeId::Router)?;
         for vip in self.vips() {
             let vip = vip.to_string();
-            ip_in(netns, &["route", "replace", &format!("{vip}/32"), "via", &server_addr])?;
+            ip_in(
+                netns,
+                &[
+                    "route",
+                    "replace",
+                    &format!("{vip}/32"),
+                    "via",
+                    &server_addr,
+                ],
+            )?;
             ip_in(
                 &router.netns,
                 &[

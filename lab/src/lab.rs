@@ -64,7 +64,6 @@ impl Lab {
             None => fresh_id()?,
         };
         let dir = workdir(&id);
-        std::fs::create_dir_all(dir.join("logs")).map_err(|e| LabError::io(&dir, e))?;
         let mut lab = Lab {
             nodes: plan_nodes(&id, &spec),
             record: LabRecord {
@@ -79,7 +78,9 @@ impl Lab {
             detached: false,
             log_counter: AtomicU32::new(0),
         };
-        lab.record.save()?;
+        lab.record.create_workdir()?;
+        std::fs::create_dir_all(lab.workdir.join("logs"))
+            .map_err(|e| LabError::io(&lab.workdir, e))?;
         scripts::install(&lab.workdir)?;
         lab.build_topology()?;
         lab.prepare_servers()?;
@@ -167,12 +168,22 @@ impl Lab {
     }
 
     /// Runs `program args...` in node `id`; fails unless it exits 0; returns stdout.
-    pub fn run<S: AsRef<std::ffi::OsStr>>(&self, id: NodeId, program: &str, args: &[S]) -> Result<String> {
+    pub fn run<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        id: NodeId,
+        program: &str,
+        args: &[S],
+    ) -> Result<String> {
         cmd::run(&mut netns_command(self.netns(id)?, program, args))
     }
 
     /// Runs `program args...` in node `id` and returns its output whatever its exit status.
-    pub fn output<S: AsRef<std::ffi::OsStr>>(&self, id: NodeId, program: &str, args: &[S]) -> Result<Output> {
+    pub fn output<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        id: NodeId,
+        program: &str,
+        args: &[S],
+    ) -> Result<Output> {
         cmd::output(&mut netns_command(self.netns(id)?, program, args))
     }
 

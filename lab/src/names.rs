@@ -246,7 +246,10 @@ mod tests {
         let b = RunId::generate();
         assert_ne!(a, b);
         assert!(a.as_str().len() <= MAX_ID_LEN, "{a}");
-        assert!(a.as_str().starts_with(&format!("{:0>5}", base36(std::process::id()))));
+        assert!(
+            a.as_str()
+                .starts_with(&format!("{:0>5}", base36(std::process::id())))
+        );
         RunId::parse(a.as_str()).expect("a generated id parses");
     }
 
@@ -300,7 +303,10 @@ mod tests {
         for node in nodes {
             assert_eq!(node.to_string().parse::<NodeId>().expect("parses"), node);
         }
-        assert_eq!("director".parse::<NodeId>().expect("alias"), NodeId::Director(1));
+        assert_eq!(
+            "director".parse::<NodeId>().expect("alias"),
+            NodeId::Director(1)
+        );
         assert_eq!(NodeId::Server(3).env_prefix(), "RS3");
         for bad in ["rs", "rs-1", "rs+1", "rs999", "directorx", "Client", ""] {
             assert!(bad.parse::<NodeId>().is_err(), "{bad:?} accepted");

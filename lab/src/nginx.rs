@@ -49,8 +49,14 @@ impl ProxyLogLine {
     pub fn parse(line: &str) -> Result<ProxyLogLine> {
         let bad = || LabError::parse("nginx access log line", line);
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let [proxy_addr, proxy_port, remote_addr, remote_port, server_addr, server_port] =
-            fields.as_slice()
+        let [
+            proxy_addr,
+            proxy_port,
+            remote_addr,
+            remote_port,
+            server_addr,
+            server_port,
+        ] = fields.as_slice()
         else {
             return Err(bad());
         };
@@ -115,8 +121,15 @@ impl Lab {
             "-e".to_owned(),
             dir.join("error.log").to_string_lossy().into_owned(),
         ];
-        let mut guard = self.spawn(node, &format!("nginx-{node}"), &nginx.to_string_lossy(), &args)?;
-        guard.wait_ready(&format!("nginx on port {port}"), NGINX_START, || pid.exists())?;
+        let mut guard = self.spawn(
+            node,
+            &format!("nginx-{node}"),
+            &nginx.to_string_lossy(),
+            &args,
+        )?;
+        guard.wait_ready(&format!("nginx on port {port}"), NGINX_START, || {
+            pid.exists()
+        })?;
         Ok(Nginx {
             guard,
             access_log,
@@ -161,8 +174,8 @@ mod tests {
 
     #[test]
     fn log_lines_parse() {
-        let line = ProxyLogLine::parse("192.0.2.7 4242 10.9.0.2 51000 10.0.0.11 8080")
-            .expect("parses");
+        let line =
+            ProxyLogLine::parse("192.0.2.7 4242 10.9.0.2 51000 10.0.0.11 8080").expect("parses");
         assert_eq!(line.proxy_addr, Some(Ipv4Addr::new(192, 0, 2, 7)));
         assert_eq!(line.proxy_port, Some(4242));
         assert_eq!(line.remote_addr, Ipv4Addr::new(10, 9, 0, 2));

@@ -277,8 +277,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("tmp dir");
         let mut command = Command::new("sh");
         command.args(["-c", "echo cannot bind >&2; exit 2"]);
-        let mut guard =
-            ProcessGuard::spawn(command, "dies", &dir.join("dies.log")).expect("spawn");
+        let mut guard = ProcessGuard::spawn(command, "dies", &dir.join("dies.log")).expect("spawn");
         let err = guard
             .wait_ready("never", Duration::from_secs(5), || false)
             .expect_err("it died");

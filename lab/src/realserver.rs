@@ -37,7 +37,10 @@ impl Lab {
                 Mode::Dr | Mode::Tun | Mode::FullNat => plan::ROUTER_LAN_ADDR,
             };
             let netns = self.netns(node)?.to_owned();
-            ip_in(&netns, &["route", "add", "default", "via", &gateway.to_string()])?;
+            ip_in(
+                &netns,
+                &["route", "add", "default", "via", &gateway.to_string()],
+            )?;
             match mode {
                 Mode::Dr => {
                     self.hide_arp(node)?;
@@ -104,7 +107,10 @@ impl Lab {
         };
         if !has_fallbacks() {
             // Modules create their fallback devices in every namespace when they load.
-            let _ = cmd::output(&mut cmd::root_command("modprobe", &["-a", "ipip", "ip_gre", "fou"]));
+            let _ = cmd::output(&mut cmd::root_command(
+                "modprobe",
+                &["-a", "ipip", "ip_gre", "fou"],
+            ));
             if !has_fallbacks() {
                 return Ok(false);
             }
@@ -124,7 +130,10 @@ impl Lab {
             ip_in(&netns, &["link", "set", device, "up"])?;
         }
         for vip in self.vips() {
-            ip_in(&netns, &["addr", "add", &format!("{vip}/32"), "dev", "tunl0"])?;
+            ip_in(
+                &netns,
+                &["addr", "add", &format!("{vip}/32"), "dev", "tunl0"],
+            )?;
         }
         let port = self.record.spec.gue_port.to_string();
         ip_in(&netns, &["fou", "add", "port", &port, "gue"])?;
@@ -160,7 +169,12 @@ impl Lab {
             "--ready".to_owned(),
             ready.to_string_lossy().into_owned(),
         ];
-        let mut guard = self.spawn(node, &format!("decap-{node}"), &python.to_string_lossy(), &args)?;
+        let mut guard = self.spawn(
+            node,
+            &format!("decap-{node}"),
+            &python.to_string_lossy(),
+            &args,
+        )?;
         guard.wait_ready("the decapsulator", DECAP_START, || ready.exists())?;
         self.helpers.push(guard);
         Ok(())

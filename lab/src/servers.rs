@@ -74,9 +74,11 @@ impl Lab {
         ];
         let python = cmd::python()?;
         let mut guard = self.spawn(node, &name, &python.to_string_lossy(), &args)?;
-        guard.wait_ready(&format!("{kind} server on port {port}"), SERVER_START, || {
-            ready.exists()
-        })?;
+        guard.wait_ready(
+            &format!("{kind} server on port {port}"),
+            SERVER_START,
+            || ready.exists(),
+        )?;
         Ok(guard)
     }
 }

@@ -216,7 +216,11 @@ impl LabSpec {
                     "VIP {vip} is on the client network"
                 )));
             }
-            if self.vips.get(..i).is_some_and(|before| before.contains(vip)) {
+            if self
+                .vips
+                .get(..i)
+                .is_some_and(|before| before.contains(vip))
+            {
                 return Err(LabError::InvalidSpec(format!("VIP {vip} given twice")));
             }
         }

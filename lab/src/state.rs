@@ -19,6 +19,8 @@ use crate::spec::{LabSpec, TunnelRxKind};
 pub const STATE_DIR_ENV: &str = "RVS_LAB_STATE_DIR";
 /// Default state root: tmpfs, so a reboot forgets labs together with their namespaces.
 pub const DEFAULT_STATE_DIR: &str = "/run/rvs-lab";
+/// Prefix of a work directory under construction (`.new-<id>`).
+pub const STAGING_PREFIX: &str = ".new-";
 /// Name of the record inside a lab's work directory.
 pub const STATE_FILE: &str = "state.json";
 
@@ -88,6 +90,24 @@ impl LabRecord {
         std::fs::rename(&tmp, &path).map_err(|e| LabError::io(&path, e))
     }
 
+    /// Creates the lab's work directory with the record already inside: built under a
+    /// temporary name and renamed, so that `gc` never sees a work directory without a
+    /// record (which it would take for a leftover and remove).
+    pub fn create_workdir(&self) -> Result<()> {
+        let root = state_root();
+        let staging = root.join(format!("{STAGING_PREFIX}{}", self.id));
+        std::fs::create_dir_all(&staging).map_err(|e| LabError::io(&staging, e))?;
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| LabError::io(&staging, std::io::Error::other(e)))?;
+        let record = staging.join(STATE_FILE);
+        std::fs::write(&record, text).map_err(|e| LabError::io(&record, e))?;
+        let dir = workdir(&self.id);
+        std::fs::rename(&staging, &dir).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&staging);
+            LabError::io(&dir, e)
+        })
+    }
+
     /// Reads the record of lab `id`, if there is a readable one.
     pub fn load(id: &RunId) -> Option<LabRecord> {
         load_from(&workdir(id).join(STATE_FILE))
@@ -129,7 +149,9 @@ mod tests {
             start: me.start + 1,
         };
         assert!(!reused.alive(), "a reused pid passed for the owner");
-        let mut child = std::process::Command::new("true").spawn().expect("spawn true");
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true");
         let pid = child.id();
         child.wait().expect("reap");
         assert!(Owner::of(pid).is_none());

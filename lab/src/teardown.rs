@@ -4,8 +4,9 @@
 //! process holds a reference), and with it its veths and the LAN bridge, so every process in
 //! the run's namespaces is stopped first: SIGTERM, a grace period, SIGKILL. Deleting a
 //! namespace destroys the veths it holds, and a veth pair dies with either end, so no link
-//! needs deleting by name; links left in the root namespace (none are ever created there)
-//! are still swept by prefix in case a foreign tool put one there.
+//! needs deleting by name: none is ever created in the root namespace. (`gc --all` still
+//! sweeps root links named `rvl*`, for a veth someone moved out by hand; a single run's
+//! teardown does not, since `rvl<id>` is also the start of longer ids' names.)
 
 use std::collections::BTreeSet;
 use std::thread::sleep;
@@ -17,7 +18,7 @@ use crate::cmd::{self, ip};
 use crate::error::Result;
 use crate::names::{IFACE_PREFIX, NETNS_PREFIX, RunId};
 use crate::process::{GRACE, POLL, signal_pid};
-use crate::state::{LabRecord, recorded_ids, workdir};
+use crate::state::{LabRecord, STAGING_PREFIX, recorded_ids, state_root, workdir};
 
 /// What a teardown removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -26,8 +27,6 @@ pub struct Removed {
     pub namespaces: Vec<String>,
     /// Processes signalled.
     pub processes: Vec<u32>,
-    /// Root-namespace links deleted.
-    pub links: Vec<String>,
 }
 
 /// The lab namespaces of run `id` that exist now.
@@ -39,8 +38,8 @@ pub fn namespaces_of(id: &RunId) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Removes everything of run `id`: processes in its namespaces, the namespaces, stray root
-/// links with its prefix, and its work directory (unless `keep_workdir`).
+/// Removes everything of run `id`: processes in its namespaces, the namespaces and its
+/// work directory (unless `keep_workdir`).
 pub fn teardown(id: &RunId, keep_workdir: bool) -> Result<Removed> {
     let mut removed = Removed::default();
     let namespaces = namespaces_of(id)?;
@@ -49,12 +48,6 @@ pub fn teardown(id: &RunId, keep_workdir: bool) -> Result<Removed> {
         // A namespace that vanished meanwhile (a concurrent `down`) is fine.
         if ip(&["netns", "del", &netns]).is_ok() {
             removed.namespaces.push(netns);
-        }
-    }
-    let link_prefix = id.iface("");
-    for link in cmd::list_root_links()? {
-        if link.starts_with(&link_prefix) && ip(&["link", "del", &link]).is_ok() {
-            removed.links.push(link);
         }
     }
     if !keep_workdir {
@@ -152,6 +145,7 @@ pub fn gc(all: bool) -> Result<Vec<RunId>> {
         teardown(&id, false)?;
         removed.push(id);
     }
+    remove_stale_staging_dirs();
     // Root links of runs that left nothing else behind.
     for link in cmd::list_root_links()? {
         if all && link.starts_with(IFACE_PREFIX) && link.len() > IFACE_PREFIX.len() {
@@ -159,6 +153,32 @@ pub fn gc(all: bool) -> Result<Vec<RunId>> {
         }
     }
     Ok(removed)
+}
+
+/// A staging work directory (see `LabRecord::create_workdir`) older than this was left by
+/// a run killed during start-up.
+const STAGING_STALE: Duration = Duration::from_secs(60);
+
+fn remove_stale_staging_dirs() {
+    let Ok(entries) = std::fs::read_dir(state_root()) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STAGING_STALE);
+        if stale
+            && entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(STAGING_PREFIX)
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -172,9 +192,22 @@ mod tests {
             id_of_netns("rvl-0abcd1-rs3").map(String::from),
             Some("0abcd1".to_owned())
         );
-        assert_eq!(id_of_netns("rvl-demo-director1").map(String::from), Some("demo".to_owned()));
-        for other in ["rvl-", "rvl-abc", "rvl-abc-", "rvx-abc-rs1", "rvl-ABC-rs1", "ns1"] {
-            assert!(id_of_netns(other).is_none(), "{other} taken for a lab namespace");
+        assert_eq!(
+            id_of_netns("rvl-demo-director1").map(String::from),
+            Some("demo".to_owned())
+        );
+        for other in [
+            "rvl-",
+            "rvl-abc",
+            "rvl-abc-",
+            "rvx-abc-rs1",
+            "rvl-ABC-rs1",
+            "ns1",
+        ] {
+            assert!(
+                id_of_netns(other).is_none(),
+                "{other} taken for a lab namespace"
+            );
         }
     }
 

@@ -144,7 +144,15 @@ impl Lab {
         let bridge = lan.ifname().to_owned();
         ip_in(
             &lan.netns,
-            &["link", "add", &bridge, "address", lan.mac(), "type", "bridge"],
+            &[
+                "link",
+                "add",
+                &bridge,
+                "address",
+                lan.mac(),
+                "type",
+                "bridge",
+            ],
         )?;
         ip_in(&lan.netns, &["link", "set", &bridge, "up"])?;
         self.link_client_to_router()?;
@@ -188,7 +196,10 @@ impl Lab {
             addr: None,
         };
         veth((&node.netns, &node.iface), (lan_netns, &port))?;
-        ip_in(lan_netns, &["link", "set", &port.name, "master", bridge, "up"])?;
+        ip_in(
+            lan_netns,
+            &["link", "set", &port.name, "master", bridge, "up"],
+        )?;
         Ok(())
     }
 
@@ -234,7 +245,11 @@ impl Lab {
         for n in 1..=self.record.spec.directors {
             let node = self.node(NodeId::Director(n))?;
             let port = self.id().iface(&tag::bridge_port(node.id));
-            run(&mut netns_command(lan_netns, &ethtool, &["-K", &port, "tx", "off"]))?;
+            run(&mut netns_command(
+                lan_netns,
+                &ethtool,
+                &["-K", &port, "tx", "off"],
+            ))?;
             run(&mut netns_command(
                 &node.netns,
                 &ethtool,
@@ -253,7 +268,15 @@ fn veth(a: (&str, &Iface), b: (&str, &Iface)) -> Result<()> {
     if !a_iface.mac.is_empty() {
         args.extend(["address", a_iface.mac.as_str()]);
     }
-    args.extend(["netns", a_netns, "type", "veth", "peer", "name", &b_iface.name]);
+    args.extend([
+        "netns",
+        a_netns,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &b_iface.name,
+    ]);
     if !b_iface.mac.is_empty() {
         args.extend(["address", b_iface.mac.as_str()]);
     }
@@ -274,17 +297,35 @@ mod tests {
         let names: Vec<String> = nodes.iter().map(|n| n.id.to_string()).collect();
         assert_eq!(
             names,
-            ["client", "router", "lan", "director1", "director2", "rs1", "rs2", "peer"]
+            [
+                "client",
+                "router",
+                "lan",
+                "director1",
+                "director2",
+                "rs1",
+                "rs2",
+                "peer"
+            ]
         );
-        let rs2 = nodes.iter().find(|n| n.id == NodeId::Server(2)).expect("rs2");
+        let rs2 = nodes
+            .iter()
+            .find(|n| n.id == NodeId::Server(2))
+            .expect("rs2");
         assert_eq!(rs2.netns, "rvl-t1-rs2");
         assert_eq!(rs2.ifname(), "rvlt1s2");
         assert_eq!(rs2.mac(), "02:00:0a:00:00:0c");
         assert_eq!(rs2.addr(), Some(Ipv4Addr::new(10, 0, 0, 12)));
-        let director = nodes.iter().find(|n| n.id == NodeId::Director(1)).expect("d1");
+        let director = nodes
+            .iter()
+            .find(|n| n.id == NodeId::Director(1))
+            .expect("d1");
         assert!(!director.kernel_has_addr);
         assert_eq!(director.addr(), Some(Ipv4Addr::new(10, 0, 0, 2)));
-        let router = nodes.iter().find(|n| n.id == NodeId::Router).expect("router");
+        let router = nodes
+            .iter()
+            .find(|n| n.id == NodeId::Router)
+            .expect("router");
         assert_eq!(router.ifaces().count(), 2);
         assert_eq!(
             router.client_side.as_ref().map(|i| i.addr),

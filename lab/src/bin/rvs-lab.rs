@@ -142,7 +142,9 @@ fn run(action: Action) -> Result<(), LabError> {
             let node: NodeId = node.parse()?;
             let netns = id.netns(node);
             if !cmd::list_netns()?.contains(&netns) {
-                return Err(LabError::UnknownNode(format!("{node} (no namespace {netns})")));
+                return Err(LabError::UnknownNode(format!(
+                    "{node} (no namespace {netns})"
+                )));
             }
             let Some((program, args)) = command.split_first() else {
                 return Err(LabError::InvalidSpec("no command given".to_owned()));

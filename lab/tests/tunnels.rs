@@ -1,0 +1,125 @@
+//! TUN-mode real servers take IPIP, GRE and GUE from the director and answer the client
+//! from the VIP directly. The tunnelled packets are crafted here and injected on the
+//! director's port, as rvs would send them. Needs root; skips otherwise.
+
+mod support;
+
+use std::net::SocketAddrV4;
+use std::time::Duration;
+
+use lab::plan::{self, CLIENT_ADDR};
+use lab::{EchoReply, Lab, LabSpec, Mode, NodeId, TunnelRx, TunnelRxKind};
+use support::{ethernet_ipv4, ipv4, lab_or_skip, udp, udp_packet};
+
+const ECHO_PORT: u16 = 7000;
+
+/// The outer packet from director 1 to rs1 around `inner`, for each encapsulation.
+fn encapsulations(lab: &Lab, inner: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let director = plan::director_addr(1);
+    let server = plan::server_addr(1);
+    let mut gre = vec![0x00, 0x00, 0x08, 0x00]; // no flags, version 0, IPv4
+    gre.extend_from_slice(inner);
+    let mut gue = vec![0x00, 0x04, 0x00, 0x00]; // version 0, hlen 0, proto IPIP, no flags
+    gue.extend_from_slice(inner);
+    let gue_udp = udp(
+        SocketAddrV4::new(director, 40999),
+        SocketAddrV4::new(server, lab.spec().gue_port),
+        &gue,
+        true,
+    );
+    vec![
+        ("ipip", ipv4(director, server, 4, inner)),
+        ("gre", ipv4(director, server, 47, &gre)),
+        ("gue", ipv4(director, server, 17, &gue_udp)),
+    ]
+}
+
+/// Sends a UDP request through each tunnel and checks rs1's direct answer at the client.
+fn tunnels_deliver(lab: &Lab) {
+    let _echo = lab
+        .udp_echo(NodeId::Server(1), ECHO_PORT)
+        .expect("udp echo");
+    let director = lab.node(NodeId::Director(1)).expect("director").clone();
+    let rs1_mac = lab.node(NodeId::Server(1)).expect("rs1").mac().to_owned();
+    let vip = SocketAddrV4::new(lab.vip(), ECHO_PORT);
+    for (i, name) in ["ipip", "gre", "gue"].iter().enumerate() {
+        let client = SocketAddrV4::new(CLIENT_ADDR, 41000 + i as u16);
+        let inner = udp_packet(client, vip, format!("via {name}").as_bytes());
+        let outer = encapsulations(lab, &inner)
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, packet)| packet)
+            .expect("encapsulation");
+        let frame = ethernet_ipv4(&rs1_mac, director.mac(), &outer);
+        let listener = lab
+            .udp_listen(NodeId::Client, client.port(), Duration::from_secs(3))
+            .expect("listen");
+        lab.send_frames(NodeId::Director(1), director.ifname(), &[frame])
+            .expect("inject");
+        let datagram = listener
+            .wait()
+            .unwrap_or_else(|e| panic!("{name}: no answer at the client: {e}"));
+        assert_eq!(
+            datagram.from, vip,
+            "{name}: the answer must come from the VIP"
+        );
+        let echo = EchoReply::parse(&datagram.text()).expect("echo");
+        assert_eq!(echo.server, "rs1", "{name}");
+        assert_eq!(
+            echo.client, client,
+            "{name}: the server saw the client itself"
+        );
+        assert_eq!(echo.local, vip, "{name}");
+        assert!(datagram.text().contains(&format!("len={}", 4 + name.len())));
+    }
+}
+
+#[test]
+fn tun_servers_decapsulate_ipip_gre_and_gue() {
+    let Some(lab) = lab_or_skip(LabSpec::new(Mode::Tun).servers(2)) else {
+        return;
+    };
+    let rx = lab.tunnel_rx().expect("TUN mode decides a receiver");
+    eprintln!("tunnel receivers on this kernel: {}", rx.name());
+    tunnels_deliver(&lab);
+    // ARP for the VIP stays hidden in TUN mode too.
+    let report = lab.ping(NodeId::Client, lab.vip(), 1).expect("ping");
+    assert_eq!(report.received, 0);
+    if rx == TunnelRxKind::Kernel {
+        // This kernel has tunnels: prove the userspace receiver as well.
+        drop(lab);
+        let spec = LabSpec::new(Mode::Tun).tunnel_rx(TunnelRx::Userspace);
+        let lab = lab_or_skip(spec).expect("root was available a moment ago");
+        assert_eq!(lab.tunnel_rx(), Some(TunnelRxKind::Userspace));
+        tunnels_deliver(&lab);
+    }
+}
+
+#[test]
+fn a_packet_not_for_a_tunnel_is_not_delivered() {
+    let spec = LabSpec::new(Mode::Tun).tunnel_rx(TunnelRx::Userspace);
+    let Some(lab) = lab_or_skip(spec) else {
+        return;
+    };
+    let _echo = lab
+        .udp_echo(NodeId::Server(1), ECHO_PORT)
+        .expect("udp echo");
+    let director = lab.node(NodeId::Director(1)).expect("director").clone();
+    let rs1_mac = lab.node(NodeId::Server(1)).expect("rs1").mac().to_owned();
+    let client = SocketAddrV4::new(CLIENT_ADDR, 41100);
+    let inner = udp_packet(client, SocketAddrV4::new(lab.vip(), ECHO_PORT), b"x");
+    // GRE carrying an unknown protocol (0x1234) must be dropped by the receiver.
+    let mut gre = vec![0x00, 0x00, 0x12, 0x34];
+    gre.extend_from_slice(&inner);
+    let outer = ipv4(plan::director_addr(1), plan::server_addr(1), 47, &gre);
+    let listener = lab
+        .udp_listen(NodeId::Client, client.port(), Duration::from_millis(1500))
+        .expect("listen");
+    lab.send_frames(
+        NodeId::Director(1),
+        director.ifname(),
+        &[ethernet_ipv4(&rs1_mac, director.mac(), &outer)],
+    )
+    .expect("inject");
+    assert!(listener.wait().is_err(), "a bogus GRE packet was delivered");
+}
