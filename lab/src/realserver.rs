@@ -8,6 +8,8 @@
 //!   Kernels without them (this project's build VM has no IPIP, GRE or FOU and no modules)
 //!   get the lab's userspace decapsulator writing into a TUN device (see `scripts/decap.py`).
 //! - NAT: gateway = director 1 (10.0.0.2), which must answer ARP for it.
+//!   (`LabSpec::gateway` overrides the gateway in every mode, e.g. a VRRP address shared by
+//!   two directors.)
 //! - FULLNAT: gateway = router; replies go to the director's local address on the LAN.
 
 use std::time::Duration;
@@ -16,7 +18,6 @@ use crate::cmd::{self, ip_in, sysctl_in};
 use crate::error::{LabError, Result};
 use crate::lab::Lab;
 use crate::names::{NodeId, tag};
-use crate::plan;
 use crate::spec::{Mode, TunnelRx, TunnelRxKind};
 
 /// How long a decapsulator gets to come up.
@@ -32,10 +33,7 @@ impl Lab {
         }
         for n in 1..=self.record.spec.servers {
             let node = NodeId::Server(n);
-            let gateway = match mode {
-                Mode::Nat => plan::director_addr(1),
-                Mode::Dr | Mode::Tun | Mode::FullNat => plan::ROUTER_LAN_ADDR,
-            };
+            let gateway = self.record.spec.server_gateway();
             let netns = self.netns(node)?.to_owned();
             ip_in(
                 &netns,

@@ -125,6 +125,10 @@ pub struct LabSpec {
     pub tunnel_rx: TunnelRx,
     /// Offload policy on the way into the directors.
     pub offloads: Offloads,
+    /// The real servers' default gateway, instead of the mode's (router, or director 1 in
+    /// NAT). Must be on the LAN.
+    #[serde(default)]
+    pub gateway: Option<Ipv4Addr>,
     /// A chosen run id (else one is generated).
     pub id: Option<RunId>,
 }
@@ -141,6 +145,7 @@ impl LabSpec {
             gue_port: plan::DEFAULT_GUE_PORT,
             tunnel_rx: TunnelRx::Auto,
             offloads: Offloads::OffTowardsDirectors,
+            gateway: None,
             id: None,
         }
     }
@@ -181,6 +186,21 @@ impl LabSpec {
         self
     }
 
+    /// Overrides the real servers' default gateway.
+    pub fn gateway(mut self, gateway: Ipv4Addr) -> LabSpec {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    /// The real servers' default gateway: the override, else the router, or director 1 in
+    /// NAT mode.
+    pub fn server_gateway(&self) -> Ipv4Addr {
+        self.gateway.unwrap_or(match self.mode {
+            Mode::Nat => plan::director_addr(1),
+            Mode::Dr | Mode::Tun | Mode::FullNat => plan::ROUTER_LAN_ADDR,
+        })
+    }
+
     /// Uses a fixed run id.
     pub fn id(mut self, id: RunId) -> LabSpec {
         self.id = Some(id);
@@ -203,6 +223,13 @@ impl LabSpec {
         }
         if self.gue_port == 0 {
             return Err(LabError::InvalidSpec("gue_port must not be 0".to_owned()));
+        }
+        if let Some(gateway) = self.gateway
+            && (!plan::on_lan(gateway) || gateway == plan::LAN_NET)
+        {
+            return Err(LabError::InvalidSpec(format!(
+                "gateway {gateway} is not a LAN address"
+            )));
         }
         let taken = plan::reserved_node_addrs(self.directors, self.servers, self.peer);
         for (i, vip) in self.vips.iter().enumerate() {
@@ -262,10 +289,32 @@ mod tests {
             LabSpec::new(Mode::Dr)
                 .with_peer()
                 .vips(vec![plan::PEER_ADDR]),
+            LabSpec::new(Mode::Dr).gateway(Ipv4Addr::new(10, 9, 0, 1)),
         ];
         for spec in bad {
             assert!(spec.validate().is_err(), "{spec:?} accepted");
         }
+    }
+
+    #[test]
+    fn gateways_follow_the_mode_unless_overridden() {
+        assert_eq!(
+            LabSpec::new(Mode::Nat).server_gateway(),
+            plan::director_addr(1)
+        );
+        assert_eq!(
+            LabSpec::new(Mode::Dr).server_gateway(),
+            plan::ROUTER_LAN_ADDR
+        );
+        assert_eq!(
+            LabSpec::new(Mode::FullNat).server_gateway(),
+            plan::ROUTER_LAN_ADDR
+        );
+        let custom = Ipv4Addr::new(10, 0, 0, 3);
+        assert_eq!(
+            LabSpec::new(Mode::Nat).gateway(custom).server_gateway(),
+            custom
+        );
     }
 
     #[test]

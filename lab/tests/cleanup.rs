@@ -117,6 +117,40 @@ fn a_panicking_test_leaves_nothing_behind() {
 }
 
 #[test]
+fn a_lab_failing_half_way_removes_what_it_made() {
+    // Kernel tunnel receivers are refused on kernels without IPIP/GRE/FOU, after the
+    // namespaces exist; elsewhere the lab simply comes up with them.
+    let id = RunId::generate();
+    let spec = LabSpec::new(Mode::Tun)
+        .tunnel_rx(TunnelRx::Kernel)
+        .id(id.clone());
+    match Lab::up(spec) {
+        Err(lab::LabError::NotRoot) => eprintln!("skipped: needs root (network namespaces)"),
+        Err(e) => {
+            assert!(e.to_string().contains("lacks IPIP"), "{e}");
+            assert_eq!(leftovers(&id), Vec::<String>::new());
+            assert!(!state::workdir(&id).exists());
+        }
+        Ok(lab) => assert_eq!(lab.tunnel_rx(), Some(lab::TunnelRxKind::Kernel)),
+    }
+}
+
+#[test]
+fn a_taken_id_is_refused() {
+    let id = RunId::generate();
+    let Some(first) = lab_or_skip(LabSpec::new(Mode::Dr).id(id.clone())) else {
+        return;
+    };
+    let second = Lab::up(LabSpec::new(Mode::Nat).id(id.clone()));
+    assert!(
+        matches!(second, Err(lab::LabError::AlreadyExists(ref taken)) if taken == id.as_str()),
+        "{second:?}"
+    );
+    assert_eq!(first.spec().mode, Mode::Dr, "the first lab is untouched");
+    assert_eq!(leftovers(&id).len(), 5);
+}
+
+#[test]
 fn gc_removes_labs_of_dead_owners_only() {
     let Some(orphan) = lab_or_skip(LabSpec::new(Mode::Nat)) else {
         return;
@@ -178,6 +212,8 @@ fn the_cli_brings_a_lab_up_runs_in_it_and_takes_it_down() {
         id.as_str(),
         "--owner-pid",
         &me,
+        "--gateway",
+        "10.0.0.3",
     ]);
     assert!(
         up.status.success(),
@@ -221,10 +257,26 @@ fn the_cli_brings_a_lab_up_runs_in_it_and_takes_it_down() {
         String::from_utf8_lossy(&exec.stderr)
     );
     assert!(String::from_utf8_lossy(&exec.stdout).contains("10.0.0.100/32"));
+    let route = rvs_lab(&[
+        "exec",
+        id.as_str(),
+        "rs2",
+        "--",
+        "ip",
+        "route",
+        "show",
+        "default",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&route.stdout).starts_with("default via 10.0.0.3 "),
+        "{}",
+        String::from_utf8_lossy(&route.stdout)
+    );
+    // rs1 reaches rs2 on the LAN (no gateway involved; 10.0.0.3 does not exist)...
     let ping = rvs_lab(&[
         "exec",
         id.as_str(),
-        "client",
+        "rs1",
         "--",
         "ping",
         "-c1",
@@ -235,6 +287,22 @@ fn the_cli_brings_a_lab_up_runs_in_it_and_takes_it_down() {
         ping.status.success(),
         "{}",
         String::from_utf8_lossy(&ping.stdout)
+    );
+    // ...but the client gets no answer from rs2: its replies go to the missing gateway.
+    let lost = rvs_lab(&[
+        "exec",
+        id.as_str(),
+        "client",
+        "--",
+        "ping",
+        "-c1",
+        "-W1",
+        "10.0.0.12",
+    ]);
+    assert!(
+        !lost.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lost.stdout)
     );
     let unknown = rvs_lab(&["exec", id.as_str(), "rs7", "--", "true"]);
     assert!(!unknown.status.success());

@@ -49,6 +49,9 @@ enum Action {
         /// UDP port of the GUE receivers (TUN mode).
         #[arg(long, default_value_t = lab::plan::DEFAULT_GUE_PORT)]
         gue_port: u16,
+        /// Real servers' default gateway (default: the router; director1 in NAT mode).
+        #[arg(long)]
+        gateway: Option<Ipv4Addr>,
         /// Keep veth offloads towards the directors (default: off, for net_af_packet).
         #[arg(long)]
         keep_offloads: bool,
@@ -106,12 +109,14 @@ fn run(action: Action) -> Result<(), LabError> {
             id,
             tunnel_rx,
             gue_port,
+            gateway,
             keep_offloads,
             owner_pid,
         } => {
             let mut spec = LabSpec::new(mode).servers(servers).directors(directors);
             spec.peer = peer;
             spec.gue_port = gue_port;
+            spec.gateway = gateway;
             if !vips.is_empty() {
                 spec.vips = vips;
             }
