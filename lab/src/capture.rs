@@ -69,7 +69,7 @@ impl Capture {
         let log = std::fs::read_to_string(&log_path).map_err(|e| LabError::io(&log_path, e))?;
         let captured = summary_count(&log, "captured").ok_or_else(|| LabError::Command {
             command: "tcpdump".to_owned(),
-            status: status.to_string(),
+            status: status.map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
             stderr: log.trim().to_owned(),
         })?;
         Ok(CaptureFile {

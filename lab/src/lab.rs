@@ -75,10 +75,13 @@ impl Lab {
             },
             workdir: dir,
             helpers: Vec::new(),
-            detached: false,
+            // Owns nothing until its work directory exists: a clash there (a lab with the
+            // same id made in the same instant) must not tear down the other lab.
+            detached: true,
             log_counter: AtomicU32::new(0),
         };
         lab.record.create_workdir()?;
+        lab.detached = false;
         std::fs::create_dir_all(lab.workdir.join("logs"))
             .map_err(|e| LabError::io(&lab.workdir, e))?;
         scripts::install(&lab.workdir)?;
@@ -218,16 +221,24 @@ impl Lab {
         Ok(text.contains(&format!(" {addr}/")))
     }
 
-    /// A fresh log file path for `name`.
+    /// A fresh log file path for `name` (an old file of that name is truncated on spawn).
     pub(crate) fn log_path(&self, name: &str) -> PathBuf {
         let n = self.log_counter.fetch_add(1, Ordering::Relaxed);
         self.workdir.join("logs").join(format!("{name}-{n}.log"))
     }
 
-    /// A fresh file path in the work directory (`<stem>-<n>.<ext>`).
+    /// A fresh path in the work directory (`<stem>-<n>.<ext>`). Whatever is there already
+    /// (left by another process attached to the same lab, whose counter also started at 0)
+    /// is removed, so a readiness file or pid file found there is always a new one.
     pub(crate) fn work_file(&self, stem: &str, ext: &str) -> PathBuf {
         let n = self.log_counter.fetch_add(1, Ordering::Relaxed);
-        self.workdir.join(format!("{stem}-{n}.{ext}"))
+        let path = self.workdir.join(format!("{stem}-{n}.{ext}"));
+        if path.is_dir() {
+            let _ = std::fs::remove_dir_all(&path);
+        } else {
+            let _ = std::fs::remove_file(&path);
+        }
+        path
     }
 
     /// The path of a helper script in the work directory.

@@ -148,8 +148,9 @@ impl ProcessGuard {
         })
     }
 
-    /// Stops the program: the stop signal, up to [`GRACE`] to exit, then SIGKILL.
-    pub fn stop(mut self) -> Result<ExitStatus> {
+    /// Stops the program: the stop signal, up to [`GRACE`] to exit, then SIGKILL. Returns
+    /// its exit status (`None` if it was already reaped by an earlier wait).
+    pub fn stop(mut self) -> Result<Option<ExitStatus>> {
         self.stop_child()
     }
 
@@ -158,26 +159,27 @@ impl ProcessGuard {
         self.child.take().map_or(0, |child| child.id())
     }
 
-    fn stop_child(&mut self) -> Result<ExitStatus> {
+    /// Stops the child if there still is one; `None` when it was already stopped or detached.
+    fn stop_child(&mut self) -> Result<Option<ExitStatus>> {
         let Some(mut child) = self.child.take() else {
-            return Err(LabError::Timeout {
-                what: format!("{} (already stopped)", self.name),
-                waited: Duration::ZERO,
-            });
+            return Ok(None);
         };
         if let Ok(Some(status)) = child.try_wait() {
-            return Ok(status);
+            return Ok(Some(status));
         }
         signal_pid(child.id(), self.stop_signal);
         let start = Instant::now();
         while start.elapsed() < GRACE {
             if let Ok(Some(status)) = child.try_wait() {
-                return Ok(status);
+                return Ok(Some(status));
             }
             sleep(POLL);
         }
         let _ = child.kill();
-        child.wait().map_err(|e| LabError::io(&self.log, e))
+        child
+            .wait()
+            .map(Some)
+            .map_err(|e| LabError::io(&self.log, e))
     }
 }
 

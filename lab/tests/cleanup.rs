@@ -239,6 +239,25 @@ fn the_cli_brings_a_lab_up_runs_in_it_and_takes_it_down() {
     assert_eq!(String::from_utf8_lossy(&again.stdout), stdout);
     let attached = Lab::attach(&id).expect("attach");
     assert_eq!(attached.shell_env(), stdout);
+    // The library's helpers work in a lab made by the CLI, and twice in a row (a second
+    // attached handle reuses the first one's file names).
+    for _ in 0..2 {
+        let attached = Lab::attach(&id).expect("attach");
+        let _web = attached.http_server(NodeId::Server(1), 8080).expect("http");
+        let reply = attached
+            .curl(NodeId::Server(2), "http://10.0.0.11:8080/")
+            .expect("curl on the LAN");
+        assert!(
+            reply.body.starts_with("server=rs1\nclient=10.0.0.12:"),
+            "{}",
+            reply.body
+        );
+    }
+    drop(attached);
+    assert!(
+        !leftovers(&id).is_empty(),
+        "dropping an attached handle removed the lab"
+    );
 
     let exec = rvs_lab(&[
         "exec",
