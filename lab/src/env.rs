@@ -54,6 +54,7 @@ impl Lab {
             &plan::FULLNAT_LOCAL_FIRST.to_string(),
         );
         put("GUE_PORT", &spec.gue_port.to_string());
+        put("LAN_MTU", &spec.lan_mtu.to_string());
         put("SERVER_GATEWAY", &spec.server_gateway().to_string());
         put("TUNNEL_RX", self.tunnel_rx().map_or("none", |rx| rx.name()));
         put("WORKDIR", &self.workdir().to_string_lossy());

@@ -105,6 +105,17 @@ pub enum Offloads {
     Keep,
 }
 
+/// Ethernet's usual MTU: the LAN's unless told otherwise.
+pub const DEFAULT_MTU: u16 = 1500;
+/// Smallest LAN MTU accepted (IPv6's minimum, to keep the option honest).
+pub const MIN_MTU: u16 = 1280;
+/// Largest LAN MTU accepted (jumbo frames).
+pub const MAX_MTU: u16 = 9000;
+
+fn default_mtu() -> u16 {
+    DEFAULT_MTU
+}
+
 /// Everything needed to build a lab.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabSpec {
@@ -125,6 +136,11 @@ pub struct LabSpec {
     pub tunnel_rx: TunnelRx,
     /// Offload policy on the way into the directors.
     pub offloads: Offloads,
+    /// MTU of every LAN link (default 1500). Raise it (say to 1600) to let a director send
+    /// a full-size packet inside IPIP/GRE/GUE: a packet socket refuses frames longer than
+    /// MTU + 14 (`EMSGSIZE`), so at 1500 a tunnelled 1500-byte packet cannot leave at all.
+    #[serde(default = "default_mtu")]
+    pub lan_mtu: u16,
     /// The real servers' default gateway, instead of the mode's (router, or director 1 in
     /// NAT). Must be on the LAN.
     #[serde(default)]
@@ -145,6 +161,7 @@ impl LabSpec {
             gue_port: plan::DEFAULT_GUE_PORT,
             tunnel_rx: TunnelRx::Auto,
             offloads: Offloads::OffTowardsDirectors,
+            lan_mtu: DEFAULT_MTU,
             gateway: None,
             id: None,
         }
@@ -186,6 +203,12 @@ impl LabSpec {
         self
     }
 
+    /// Sets the MTU of the LAN links.
+    pub fn lan_mtu(mut self, mtu: u16) -> LabSpec {
+        self.lan_mtu = mtu;
+        self
+    }
+
     /// Overrides the real servers' default gateway.
     pub fn gateway(mut self, gateway: Ipv4Addr) -> LabSpec {
         self.gateway = Some(gateway);
@@ -223,6 +246,12 @@ impl LabSpec {
         }
         if self.gue_port == 0 {
             return Err(LabError::InvalidSpec("gue_port must not be 0".to_owned()));
+        }
+        if !(MIN_MTU..=MAX_MTU).contains(&self.lan_mtu) {
+            return Err(LabError::InvalidSpec(format!(
+                "lan_mtu must be {MIN_MTU}..={MAX_MTU}, not {}",
+                self.lan_mtu
+            )));
         }
         if let Some(gateway) = self.gateway
             && (!plan::on_lan(gateway) || gateway == plan::LAN_NET)
@@ -290,6 +319,8 @@ mod tests {
                 .with_peer()
                 .vips(vec![plan::PEER_ADDR]),
             LabSpec::new(Mode::Dr).gateway(Ipv4Addr::new(10, 9, 0, 1)),
+            LabSpec::new(Mode::Tun).lan_mtu(1000),
+            LabSpec::new(Mode::Tun).lan_mtu(9001),
         ];
         for spec in bad {
             assert!(spec.validate().is_err(), "{spec:?} accepted");

@@ -22,7 +22,7 @@ use crate::error::Result;
 use crate::lab::Lab;
 use crate::names::{NodeId, RunId, tag};
 use crate::plan;
-use crate::spec::{LabSpec, Offloads};
+use crate::spec::{DEFAULT_MTU, LabSpec, Offloads};
 
 /// One interface of a node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -196,6 +196,12 @@ impl Lab {
             addr: None,
         };
         veth((&node.netns, &node.iface), (lan_netns, &port))?;
+        let mtu = self.record.spec.lan_mtu;
+        if mtu != DEFAULT_MTU {
+            let mtu = mtu.to_string();
+            ip_in(&node.netns, &["link", "set", &node.iface.name, "mtu", &mtu])?;
+            ip_in(lan_netns, &["link", "set", &port.name, "mtu", &mtu])?;
+        }
         ip_in(
             lan_netns,
             &["link", "set", &port.name, "master", bridge, "up"],

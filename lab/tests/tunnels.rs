@@ -123,3 +123,52 @@ fn a_packet_not_for_a_tunnel_is_not_delivered() {
     .expect("inject");
     assert!(listener.wait().is_err(), "a bogus GRE packet was delivered");
 }
+
+#[test]
+fn full_size_packets_fit_in_a_tunnel_only_with_a_larger_lan_mtu() {
+    let full_size = [b'x'; 1472]; // 1472 + 8 + 20 = a 1500-byte inner packet
+    let client = SocketAddrV4::new(CLIENT_ADDR, 41200);
+    let spec = LabSpec::new(Mode::Tun).tunnel_rx(TunnelRx::Userspace);
+    let Some(lab) = lab_or_skip(spec.clone()) else {
+        return;
+    };
+    let ipip_frame = |lab: &Lab| {
+        let director = lab.node(NodeId::Director(1)).expect("director");
+        let rs1 = lab.node(NodeId::Server(1)).expect("rs1");
+        let vip = SocketAddrV4::new(lab.vip(), ECHO_PORT);
+        let inner = udp_packet(client, vip, &full_size);
+        assert_eq!(inner.len(), 1500);
+        let outer = ipv4(plan::director_addr(1), plan::server_addr(1), 4, &inner);
+        (
+            director.ifname().to_owned(),
+            ethernet_ipv4(rs1.mac(), director.mac(), &outer),
+        )
+    };
+    // At MTU 1500 the packet socket refuses the 1534-byte frame outright.
+    let (ifname, frame) = ipip_frame(&lab);
+    let refused = lab.send_frames(NodeId::Director(1), &ifname, &[frame]);
+    let message = format!("{refused:?}");
+    assert!(message.contains("Message too long"), "{message}");
+    drop(lab);
+
+    let lab = lab_or_skip(spec.lan_mtu(1600)).expect("root was available a moment ago");
+    let _echo = lab
+        .udp_echo(NodeId::Server(1), ECHO_PORT)
+        .expect("udp echo");
+    let (ifname, frame) = ipip_frame(&lab);
+    let listener = lab
+        .udp_listen(NodeId::Client, client.port(), Duration::from_secs(3))
+        .expect("listen");
+    lab.send_frames(NodeId::Director(1), &ifname, &[frame])
+        .expect("a 1534-byte frame fits a 1600 MTU");
+    let datagram = listener.wait().expect("answer");
+    assert!(datagram.text().contains("len=1472"), "{}", datagram.text());
+    let mtu = lab
+        .run(
+            NodeId::Lan,
+            "ip",
+            &["-o", "link", "show", "dev", &lab.id().iface("br")],
+        )
+        .expect("bridge");
+    assert!(mtu.contains("mtu 1600"), "{mtu}");
+}

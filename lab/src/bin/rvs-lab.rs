@@ -49,6 +49,9 @@ enum Action {
         /// UDP port of the GUE receivers (TUN mode).
         #[arg(long, default_value_t = lab::plan::DEFAULT_GUE_PORT)]
         gue_port: u16,
+        /// MTU of the LAN links (raise to ~1600 for full-size packets in tunnels).
+        #[arg(long, default_value_t = lab::spec::DEFAULT_MTU)]
+        lan_mtu: u16,
         /// Real servers' default gateway (default: the router; director1 in NAT mode).
         #[arg(long)]
         gateway: Option<Ipv4Addr>,
@@ -109,6 +112,7 @@ fn run(action: Action) -> Result<(), LabError> {
             id,
             tunnel_rx,
             gue_port,
+            lan_mtu,
             gateway,
             keep_offloads,
             owner_pid,
@@ -117,6 +121,7 @@ fn run(action: Action) -> Result<(), LabError> {
             spec.peer = peer;
             spec.gue_port = gue_port;
             spec.gateway = gateway;
+            spec.lan_mtu = lan_mtu;
             if !vips.is_empty() {
                 spec.vips = vips;
             }
