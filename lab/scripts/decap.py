@@ -109,8 +109,11 @@ def main():
             packet = sock.recv(65535)
             inner = decode(packet)
             if inner and inner[0] >> 4 in (4, 6):
-                os.write(tun, inner)
-                counts[names[fd]] += 1
+                try:
+                    os.write(tun, inner)
+                    counts[names[fd]] += 1
+                except OSError:  # the TUN device refused it: count, never die
+                    counts["bad"] += 1
             else:
                 counts["bad"] += 1
 

@@ -79,7 +79,10 @@ def udp_echo(name, port, ready):
         control = []
         if dst:
             control = [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("I4s4s", 0, dst, bytes(4)))]
-        sock.sendmsg([reply], control, 0, peer)
+        try:
+            sock.sendmsg([reply], control, 0, peer)
+        except OSError as err:  # e.g. no route back: log it and serve the next one
+            print(f"reply to {peer}: {err}", file=sys.stderr, flush=True)
 
 
 def main():

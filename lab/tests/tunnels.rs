@@ -96,7 +96,7 @@ fn tun_servers_decapsulate_ipip_gre_and_gue() {
 }
 
 #[test]
-fn a_packet_not_for_a_tunnel_is_not_delivered() {
+fn packets_not_for_a_tunnel_are_dropped_and_the_receiver_survives_them() {
     let spec = LabSpec::new(Mode::Tun).tunnel_rx(TunnelRx::Userspace);
     let Some(lab) = lab_or_skip(spec) else {
         return;
@@ -108,20 +108,50 @@ fn a_packet_not_for_a_tunnel_is_not_delivered() {
     let rs1_mac = lab.node(NodeId::Server(1)).expect("rs1").mac().to_owned();
     let client = SocketAddrV4::new(CLIENT_ADDR, 41100);
     let inner = udp_packet(client, SocketAddrV4::new(lab.vip(), ECHO_PORT), b"x");
-    // GRE carrying an unknown protocol (0x1234) must be dropped by the receiver.
-    let mut gre = vec![0x00, 0x00, 0x12, 0x34];
-    gre.extend_from_slice(&inner);
-    let outer = ipv4(plan::director_addr(1), plan::server_addr(1), 47, &gre);
+    let (d, s) = (plan::director_addr(1), plan::server_addr(1));
+    // GRE carrying an unknown protocol (0x1234); GRE version 1; GUE whose header length
+    // runs past the datagram; GUE control message; IPIP carrying a non-IP byte string.
+    let gre = |head: [u8; 4]| [&head[..], &inner].concat();
+    let gue = |head: [u8; 4]| {
+        let payload = [&head[..], &inner].concat();
+        let gue_port = SocketAddrV4::new(s, lab.spec().gue_port);
+        ipv4(
+            d,
+            s,
+            17,
+            &udp(SocketAddrV4::new(d, 40998), gue_port, &payload, true),
+        )
+    };
+    let bogus = [
+        ipv4(d, s, 47, &gre([0x00, 0x00, 0x12, 0x34])),
+        ipv4(d, s, 47, &gre([0x00, 0x01, 0x08, 0x00])),
+        gue([0x1f, 0x04, 0x00, 0x00]),
+        gue([0x20, 0x04, 0x00, 0x00]),
+        ipv4(d, s, 4, &[0x00; 40]),
+    ];
+    let frames: Vec<Vec<u8>> = bogus
+        .iter()
+        .map(|outer| ethernet_ipv4(&rs1_mac, director.mac(), outer))
+        .collect();
     let listener = lab
         .udp_listen(NodeId::Client, client.port(), Duration::from_millis(1500))
         .expect("listen");
-    lab.send_frames(
-        NodeId::Director(1),
-        director.ifname(),
-        &[ethernet_ipv4(&rs1_mac, director.mac(), &outer)],
-    )
-    .expect("inject");
-    assert!(listener.wait().is_err(), "a bogus GRE packet was delivered");
+    lab.send_frames(NodeId::Director(1), director.ifname(), &frames)
+        .expect("inject");
+    assert!(
+        listener.wait().is_err(),
+        "a bogus tunnel packet was delivered"
+    );
+
+    // The receiver is still there and delivers the next good packet.
+    let listener = lab
+        .udp_listen(NodeId::Client, client.port(), Duration::from_secs(3))
+        .expect("listen");
+    let good = ethernet_ipv4(&rs1_mac, director.mac(), &ipv4(d, s, 4, &inner));
+    lab.send_frames(NodeId::Director(1), director.ifname(), &[good])
+        .expect("inject");
+    let datagram = listener.wait().expect("the receiver survived");
+    assert_eq!(*datagram.from.ip(), lab.vip());
 }
 
 #[test]
