@@ -176,7 +176,7 @@ fn parse_client_json(text: &str) -> Result<(Option<SocketAddrV4>, Option<SocketA
 /// Hand-written: five lines do not justify a dependency.
 pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
     let digits = text.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits
