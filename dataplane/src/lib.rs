@@ -13,3 +13,6 @@ pub mod sched;
 pub mod stats;
 pub mod wire;
 pub mod worker;
+
+#[cfg(test)]
+pub(crate) mod testutil;

@@ -46,11 +46,45 @@ pub enum DropReason {
     OutputFull,
     /// A handed-off packet that its new worker wanted to hand off again.
     HandOffLoop,
+    /// A TCP/UDP header that fails validation.
+    L4Malformed,
+    /// An IP protocol the director does not forward (to a VIP).
+    ProtoUnhandled,
+    /// To a VIP, but no virtual service matches its protocol and port.
+    NoService,
+    /// The service has no available real server (all quiescent, overloaded or none).
+    NoDest,
+    /// A TCP segment without SYN that matches no connection (IPVS drops these).
+    TcpNoSyn,
+    /// To a FULLNAT local address, matching no connection.
+    NoConn,
+    /// The connection table is full: a new connection was refused.
+    ConnTableFull,
+    /// A FULLNAT service without local addresses.
+    NoLocalAddr,
+    /// Every local port of the service's local addresses is in use on this worker.
+    NoLocalPort,
+    /// No route to the destination.
+    NoRoute,
+    /// The next hop is being resolved and already holds as many packets as it may.
+    NeighHoldFull,
+    /// The next hop does not answer ARP.
+    NeighFailed,
+    /// No room in the neighbour table for a new next hop.
+    NeighTableFull,
+    /// The packet pool was empty when a packet had to be built.
+    NoBuffer,
+    /// A real server's reply of a DR/TUN connection reached the director.
+    UnexpectedReply,
+    /// An ICMP error that quotes no known connection.
+    IcmpUntranslated,
+    /// Too big for the outgoing port's MTU once encapsulated, and cannot be fragmented.
+    TooBig,
 }
 
 impl DropReason {
     /// Number of reasons (size of the counter array).
-    pub const COUNT: usize = 17;
+    pub const COUNT: usize = 34;
 
     /// Every reason, in counter order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -71,6 +105,23 @@ impl DropReason {
         DropReason::NoKernelPort,
         DropReason::OutputFull,
         DropReason::HandOffLoop,
+        DropReason::L4Malformed,
+        DropReason::ProtoUnhandled,
+        DropReason::NoService,
+        DropReason::NoDest,
+        DropReason::TcpNoSyn,
+        DropReason::NoConn,
+        DropReason::ConnTableFull,
+        DropReason::NoLocalAddr,
+        DropReason::NoLocalPort,
+        DropReason::NoRoute,
+        DropReason::NeighHoldFull,
+        DropReason::NeighFailed,
+        DropReason::NeighTableFull,
+        DropReason::NoBuffer,
+        DropReason::UnexpectedReply,
+        DropReason::IcmpUntranslated,
+        DropReason::TooBig,
     ];
 
     /// The stable name.
@@ -93,6 +144,23 @@ impl DropReason {
             DropReason::NoKernelPort => "no_kernel_port",
             DropReason::OutputFull => "output_full",
             DropReason::HandOffLoop => "handoff_loop",
+            DropReason::L4Malformed => "l4_malformed",
+            DropReason::ProtoUnhandled => "proto_unhandled",
+            DropReason::NoService => "no_service",
+            DropReason::NoDest => "no_dest",
+            DropReason::TcpNoSyn => "tcp_no_syn",
+            DropReason::NoConn => "no_conn",
+            DropReason::ConnTableFull => "conn_table_full",
+            DropReason::NoLocalAddr => "no_local_addr",
+            DropReason::NoLocalPort => "no_local_port",
+            DropReason::NoRoute => "no_route",
+            DropReason::NeighHoldFull => "neigh_hold_full",
+            DropReason::NeighFailed => "neigh_failed",
+            DropReason::NeighTableFull => "neigh_table_full",
+            DropReason::NoBuffer => "no_buffer",
+            DropReason::UnexpectedReply => "unexpected_reply",
+            DropReason::IcmpUntranslated => "icmp_untranslated",
+            DropReason::TooBig => "too_big",
         }
     }
 
@@ -124,7 +192,7 @@ impl Counter {
 }
 
 /// The counters of one worker.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[repr(align(64))]
 pub struct WorkerCounters {
     pub rx_packets: Counter,
@@ -135,6 +203,11 @@ pub struct WorkerCounters {
     pub arp_replies: Counter,
     /// ICMP echo replies the director sent.
     pub icmp_echo_replies: Counter,
+    /// ARP requests and gratuitous ARPs the dataplane sent.
+    pub arp_requests: Counter,
+    pub garps: Counter,
+    /// Packets held while their next hop was being resolved.
+    pub neigh_held: Counter,
     /// Packets passed to the kernel-side port.
     pub to_kernel: Counter,
     /// Packets the kernel sent out through the kernel-side port.
@@ -148,6 +221,30 @@ pub struct WorkerCounters {
     /// New snapshots taken.
     pub snapshot_swaps: Counter,
     drops: [Counter; DropReason::COUNT],
+}
+
+impl Default for WorkerCounters {
+    fn default() -> Self {
+        WorkerCounters {
+            rx_packets: Counter::default(),
+            rx_bytes: Counter::default(),
+            tx_packets: Counter::default(),
+            tx_bytes: Counter::default(),
+            arp_replies: Counter::default(),
+            icmp_echo_replies: Counter::default(),
+            arp_requests: Counter::default(),
+            garps: Counter::default(),
+            neigh_held: Counter::default(),
+            to_kernel: Counter::default(),
+            from_kernel: Counter::default(),
+            handoff_out: Counter::default(),
+            handoff_in: Counter::default(),
+            busy_polls: Counter::default(),
+            idle_polls: Counter::default(),
+            snapshot_swaps: Counter::default(),
+            drops: std::array::from_fn(|_| Counter::default()),
+        }
+    }
 }
 
 impl WorkerCounters {
@@ -175,6 +272,9 @@ impl WorkerCounters {
             tx_bytes: self.tx_bytes.get(),
             arp_replies: self.arp_replies.get(),
             icmp_echo_replies: self.icmp_echo_replies.get(),
+            arp_requests: self.arp_requests.get(),
+            garps: self.garps.get(),
+            neigh_held: self.neigh_held.get(),
             to_kernel: self.to_kernel.get(),
             from_kernel: self.from_kernel.get(),
             handoff_out: self.handoff_out.get(),
@@ -188,7 +288,7 @@ impl WorkerCounters {
 }
 
 /// Counter values at one moment (one worker, or a sum).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CounterValues {
     pub rx_packets: u64,
     pub rx_bytes: u64,
@@ -196,6 +296,9 @@ pub struct CounterValues {
     pub tx_bytes: u64,
     pub arp_replies: u64,
     pub icmp_echo_replies: u64,
+    pub arp_requests: u64,
+    pub garps: u64,
+    pub neigh_held: u64,
     pub to_kernel: u64,
     pub from_kernel: u64,
     pub handoff_out: u64,
@@ -204,6 +307,30 @@ pub struct CounterValues {
     pub idle_polls: u64,
     pub snapshot_swaps: u64,
     pub drops: [u64; DropReason::COUNT],
+}
+
+impl Default for CounterValues {
+    fn default() -> Self {
+        CounterValues {
+            rx_packets: 0,
+            rx_bytes: 0,
+            tx_packets: 0,
+            tx_bytes: 0,
+            arp_replies: 0,
+            icmp_echo_replies: 0,
+            arp_requests: 0,
+            garps: 0,
+            neigh_held: 0,
+            to_kernel: 0,
+            from_kernel: 0,
+            handoff_out: 0,
+            handoff_in: 0,
+            busy_polls: 0,
+            idle_polls: 0,
+            snapshot_swaps: 0,
+            drops: [0; DropReason::COUNT],
+        }
+    }
 }
 
 impl CounterValues {
@@ -223,6 +350,9 @@ impl CounterValues {
         self.tx_bytes += o.tx_bytes;
         self.arp_replies += o.arp_replies;
         self.icmp_echo_replies += o.icmp_echo_replies;
+        self.arp_requests += o.arp_requests;
+        self.garps += o.garps;
+        self.neigh_held += o.neigh_held;
         self.to_kernel += o.to_kernel;
         self.from_kernel += o.from_kernel;
         self.handoff_out += o.handoff_out;
@@ -244,6 +374,9 @@ impl CounterValues {
             ("tx_bytes".to_string(), self.tx_bytes),
             ("arp_replies".to_string(), self.arp_replies),
             ("icmp_echo_replies".to_string(), self.icmp_echo_replies),
+            ("arp_requests".to_string(), self.arp_requests),
+            ("garps".to_string(), self.garps),
+            ("neigh_held".to_string(), self.neigh_held),
             ("to_kernel".to_string(), self.to_kernel),
             ("from_kernel".to_string(), self.from_kernel),
             ("handoff_out".to_string(), self.handoff_out),

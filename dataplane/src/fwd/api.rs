@@ -44,7 +44,11 @@ pub enum StageCommand {
     /// The neighbour table.
     DumpNeighbours { reply: Sender<Vec<NeighRow>> },
     /// Send `count` gratuitous ARPs for `addr` on `port` (VRRP takeover).
-    Garp { port: u16, addr: Ipv4Addr, count: u32 },
+    Garp {
+        port: u16,
+        addr: Ipv4Addr,
+        count: u32,
+    },
 }
 
 /// One connection entry.

@@ -28,8 +28,8 @@ use crate::stats::{DropReason, WorkerCounters};
 
 pub use handoff::{HandOffEnds, handoff_mesh};
 pub use snapshot::{
-    ClientAddrMode, DestConf, Persistence, PortRole, PortView, ServiceConf, ServiceTable,
-    Snapshot, TunnelConf,
+    ClientAddrMode, DestConf, Persistence, PortRole, PortView, ServiceConf, ServiceTable, Snapshot,
+    TunnelConf,
 };
 pub use verdict::{OUTPUT_MAX, Output, PacketCtx, Stage, Verdict};
 
@@ -71,8 +71,9 @@ pub struct Worker<Q: PortQueue, S: Stage<Q::Buf>> {
 }
 
 impl<Q: PortQueue, S: Stage<Q::Buf>> Worker<Q, S> {
-    pub fn new(setup: WorkerSetup<Q, S>) -> Worker<Q, S> {
+    pub fn new(mut setup: WorkerSetup<Q, S>) -> Worker<Q, S> {
         let pending = (0..setup.queues.len()).map(|_| Burst::new()).collect();
+        setup.stage.snapshot_changed(&setup.snapshot);
         Worker {
             id: setup.id,
             queues: setup.queues,
@@ -111,6 +112,16 @@ impl<Q: PortQueue, S: Stage<Q::Buf>> Worker<Q, S> {
         &self.queues
     }
 
+    /// The queues, writable (tests feed in-memory queues through this).
+    pub fn queues_mut(&mut self) -> &mut [Q] {
+        &mut self.queues
+    }
+
+    /// The stage (for its tables in tests and listings).
+    pub fn stage(&self) -> &S {
+        &self.stage
+    }
+
     /// Gives the queues back (and drops everything else), e.g. to close the ports.
     pub fn into_queues(mut self) -> Vec<Q> {
         self.flush(4);
@@ -124,9 +135,15 @@ impl<Q: PortQueue, S: Stage<Q::Buf>> Worker<Q, S> {
     /// One round of the loop; returns the packets received from ports and peers.
     pub fn poll(&mut self) -> usize {
         // A new snapshot applies from the next packet on; only the newest one matters.
+        let mut swapped = false;
         while let Ok(next) = self.updates.try_recv() {
+            // The old snapshot is usually freed here, between bursts, never mid-packet.
             self.snapshot = next;
             self.counters.snapshot_swaps.inc();
+            swapped = true;
+        }
+        if swapped {
+            self.stage.snapshot_changed(&self.snapshot);
         }
         if !self.packet_time {
             self.now = self.monotonic_ns();
@@ -150,6 +167,9 @@ impl<Q: PortQueue, S: Stage<Q::Buf>> Worker<Q, S> {
                 self.dispatch(port, buf, false);
             }
         }
+        // Timers may emit packets too (ARP retries, released or gratuitous ARPs): run them
+        // before the TX bursts so everything of this round leaves together.
+        self.run_tick();
         for port in 0..self.pending.len() {
             self.transmit(port);
         }
@@ -158,7 +178,6 @@ impl<Q: PortQueue, S: Stage<Q::Buf>> Worker<Q, S> {
         } else {
             self.counters.busy_polls.inc();
         }
-        self.run_tick();
         received
     }
 

@@ -111,4 +111,8 @@ pub trait Stage<B: PacketBuf>: Send {
 
     /// Runs timers due at `now` (same clock as [`PacketCtx::now`]); called between bursts.
     fn tick(&mut self, _now: u64, _snapshot: &Arc<Snapshot>, _out: &mut Output<'_, B>) {}
+
+    /// A new snapshot was swapped in (between bursts, before the next packet): the place to
+    /// rebuild per-worker state derived from it, which may allocate.
+    fn snapshot_changed(&mut self, _snapshot: &Arc<Snapshot>) {}
 }
