@@ -14,5 +14,7 @@ pub mod stats;
 pub mod wire;
 pub mod worker;
 
-#[cfg(test)]
-pub(crate) mod testutil;
+/// Test and benchmark helpers (an in-memory queue, frame builders). Not for production
+/// code paths: they panic on misuse.
+#[doc(hidden)]
+pub mod testutil;
