@@ -8,7 +8,7 @@
 RVS_DEBIAN_PACKAGES=(
     libdpdk-dev dpdk dpdk-dev pkg-config clang libclang-dev libpcap-dev
     python3-scapy tcpdump tshark iproute2 keepalived ipvsadm nginx wrk curl
-    iputils-ping procps
+    iputils-ping procps ethtool
 )
 
 # Installs the packages of RVS_DEBIAN_PACKAGES that are missing. apt-get update runs only
