@@ -57,7 +57,8 @@
 //! a client packet of a TUN connection to that real server. The client is then sent the
 //! same error about its own packet, from the VIP, quoting what the router quoted of it;
 //! for fragmentation needed the MTU is lowered by the encapsulation's overhead (outer IPv4
-//! header plus GRE/UDP+GUE header, Linux ≥ 5.3) — or dropped and counted when the client's
+//! header plus GRE/UDP+GUE header, as current kernels do; the first GRE/GUE version
+//! subtracted only the outer header) — or dropped and counted when the client's
 //! packet did not set DF (it does not do path MTU discovery: IPVS consumes the error then
 //! too). The reported MTU is capped by the egress port's (IPVS prefers the route's PMTU,
 //! rvs keeps no PMTU cache); a router that reports 0 (pre-RFC 1191) gets the port's MTU.
