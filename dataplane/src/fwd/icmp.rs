@@ -62,7 +62,7 @@
 //! packet did not set DF (it does not do path MTU discovery: IPVS consumes the error then
 //! too). The reported MTU is capped by the egress port's (IPVS prefers the route's PMTU,
 //! rvs keeps no PMTU cache); a router that reports 0 (pre-RFC 1191) gets the port's MTU.
-//! Anything else to the director's address goes the usual way ([`ForwardStage::for_director`]).
+//! Anything else to the director's address goes the usual way (`ForwardStage::for_director`).
 //!
 //! An error that matches no connection is a counted drop (`icmp_untranslated`), as is a
 //! redirect or an error quoting something other than the first fragment of TCP or UDP; a
@@ -545,7 +545,7 @@ fn tunnel_error(frame: &[u8], ip: &Ip4, snap: &Snapshot) -> Option<TunnelError> 
 
 /// Handles an ICMP packet addressed to the director's own address: an error about one of
 /// its tunnel packets is relayed to the client; anything else is the director's
-/// ([`ForwardStage::for_director`]).
+/// (`ForwardStage::for_director`).
 pub fn to_director<B: PacketBuf>(
     st: &mut ForwardStage<B>,
     buf: B,
