@@ -80,11 +80,17 @@ pub enum DropReason {
     IcmpUntranslated,
     /// Too big for the outgoing port's MTU once encapsulated, and cannot be fragmented.
     TooBig,
+    /// An ICMP error whose quote is not an IPv4 header followed by 8 bytes of its payload.
+    IcmpEmbeddedMalformed,
+    /// Fragmentation needed about an encapsulated packet whose client packet allows
+    /// fragmentation: the client does no path MTU discovery, nothing to tell it (IPVS
+    /// consumes these too).
+    IcmpPmtuNoDf,
 }
 
 impl DropReason {
     /// Number of reasons (size of the counter array).
-    pub const COUNT: usize = 34;
+    pub const COUNT: usize = 36;
 
     /// Every reason, in counter order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -122,6 +128,8 @@ impl DropReason {
         DropReason::UnexpectedReply,
         DropReason::IcmpUntranslated,
         DropReason::TooBig,
+        DropReason::IcmpEmbeddedMalformed,
+        DropReason::IcmpPmtuNoDf,
     ];
 
     /// The stable name.
@@ -161,6 +169,8 @@ impl DropReason {
             DropReason::UnexpectedReply => "unexpected_reply",
             DropReason::IcmpUntranslated => "icmp_untranslated",
             DropReason::TooBig => "too_big",
+            DropReason::IcmpEmbeddedMalformed => "icmp_embedded_malformed",
+            DropReason::IcmpPmtuNoDf => "icmp_pmtu_no_df",
         }
     }
 

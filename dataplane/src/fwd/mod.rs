@@ -171,6 +171,10 @@ impl<B: PacketBuf> ForwardStage<B> {
             return out.drop(DropReason::Truncated, buf);
         }
         if snap.is_own_address(ip.dst) || ip.dst.is_multicast() || ip.dst.is_broadcast() {
+            if ip.proto == PROTO_ICMP && !ip.fragment {
+                // Errors about the director's own tunnel packets are the dataplane's.
+                return icmp::to_director(self, buf, &ip, ctx, out);
+            }
             return self.for_director(buf, &ip, ctx, out);
         }
         if ip.fragment {
@@ -444,3 +448,5 @@ pub(crate) fn conn_drop(e: ConnError) -> DropReason {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_icmp;

@@ -28,18 +28,40 @@ use crate::worker::Snapshot;
 /// worker).
 #[inline]
 pub fn owner(snap: &Snapshot, ip: &Ip4, _sport: u16, dport: u16, me: u16) -> Option<u16> {
+    flow_owner(snap, ip.src, ip.dst, dport, me)
+}
+
+/// The owner of an ICMP error when it is not `me`, decided from the packet the error
+/// quotes (`quoted_src:quoted_sport → quoted_dst:quoted_dport`, as written in the quote).
+///
+/// The quoted packet is one the director forwarded (or a real server sent); the error
+/// travels back towards that packet's sender, so it belongs to the flow of the quote
+/// *reversed* — the same worker [`owner`] picks for the next packet of that flow in the
+/// error's direction. The outer header cannot say: its source is often a router, and an
+/// ICMP message has no ports.
+#[inline]
+pub fn icmp_owner(
+    snap: &Snapshot,
+    quoted_src: Ipv4Addr,
+    quoted_sport: u16,
+    quoted_dst: Ipv4Addr,
+    _quoted_dport: u16,
+    me: u16,
+) -> Option<u16> {
+    flow_owner(snap, quoted_dst, quoted_src, quoted_sport, me)
+}
+
+/// The rule of [`owner`] for a packet `src → dst:dport`.
+#[inline]
+fn flow_owner(snap: &Snapshot, src: Ipv4Addr, dst: Ipv4Addr, dport: u16, me: u16) -> Option<u16> {
     let workers = snap.workers.max(1);
     if workers == 1 {
         return None;
     }
-    let o = if snap.services.is_laddr(ip.dst) {
+    let o = if snap.services.is_laddr(dst) {
         LocalPorts::owner(dport, workers)
     } else {
-        let client = if snap.services.is_vip(ip.dst) {
-            ip.src
-        } else {
-            ip.dst
-        };
+        let client = if snap.services.is_vip(dst) { src } else { dst };
         client_owner(client, snap.steer_prefix, workers)
     };
     (o != me).then_some(o)
