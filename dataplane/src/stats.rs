@@ -80,11 +80,21 @@ pub enum DropReason {
     IcmpUntranslated,
     /// Too big for the outgoing port's MTU once encapsulated, and cannot be fragmented.
     TooBig,
+    /// TUN: too big for the tunnel with DF set; the client was sent ICMP
+    /// fragmentation-needed with the usable MTU (as IPVS does).
+    TunFragNeeded,
+    /// TUN: the egress port's MTU minus the tunnel overhead is below 68 (IPVS refuses
+    /// such a route).
+    TunMtuTooSmall,
+    /// TUN: the egress port has no IPv4 address to use as the tunnel source.
+    TunNoSource,
+    /// TUN: the buffer lacks the headroom for the tunnel headers.
+    TunNoHeadroom,
 }
 
 impl DropReason {
     /// Number of reasons (size of the counter array).
-    pub const COUNT: usize = 34;
+    pub const COUNT: usize = 38;
 
     /// Every reason, in counter order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -122,6 +132,10 @@ impl DropReason {
         DropReason::UnexpectedReply,
         DropReason::IcmpUntranslated,
         DropReason::TooBig,
+        DropReason::TunFragNeeded,
+        DropReason::TunMtuTooSmall,
+        DropReason::TunNoSource,
+        DropReason::TunNoHeadroom,
     ];
 
     /// The stable name.
@@ -161,6 +175,10 @@ impl DropReason {
             DropReason::UnexpectedReply => "unexpected_reply",
             DropReason::IcmpUntranslated => "icmp_untranslated",
             DropReason::TooBig => "too_big",
+            DropReason::TunFragNeeded => "tun_frag_needed",
+            DropReason::TunMtuTooSmall => "tun_mtu_too_small",
+            DropReason::TunNoSource => "tun_no_source",
+            DropReason::TunNoHeadroom => "tun_no_headroom",
         }
     }
 
