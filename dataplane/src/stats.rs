@@ -86,14 +86,24 @@ pub enum DropReason {
     /// fragmentation: the client does no path MTU discovery, nothing to tell it (IPVS
     /// consumes these too).
     IcmpPmtuNoDf,
+    /// TUN: too big for the tunnel with DF set; the client was sent ICMP
+    /// fragmentation-needed with the usable MTU (as IPVS does).
+    TunFragNeeded,
+    /// TUN: the egress port's MTU minus the tunnel overhead is below 68 (IPVS refuses
+    /// such a route).
+    TunMtuTooSmall,
+    /// TUN: the egress port has no IPv4 address to use as the tunnel source.
+    TunNoSource,
+    /// TUN: the buffer lacks the headroom for the tunnel headers.
+    TunNoHeadroom,
 }
 
 impl DropReason {
     /// Number of reasons (size of the counter array).
-    pub const COUNT: usize = 36;
+    pub const COUNT: usize = Self::ALL.len();
 
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; Self::COUNT] = [
+    pub const ALL: &[DropReason] = &[
         DropReason::Truncated,
         DropReason::NotIpv4,
         DropReason::ArpMalformed,
@@ -130,6 +140,10 @@ impl DropReason {
         DropReason::TooBig,
         DropReason::IcmpEmbeddedMalformed,
         DropReason::IcmpPmtuNoDf,
+        DropReason::TunFragNeeded,
+        DropReason::TunMtuTooSmall,
+        DropReason::TunNoSource,
+        DropReason::TunNoHeadroom,
     ];
 
     /// The stable name.
@@ -171,6 +185,10 @@ impl DropReason {
             DropReason::TooBig => "too_big",
             DropReason::IcmpEmbeddedMalformed => "icmp_embedded_malformed",
             DropReason::IcmpPmtuNoDf => "icmp_pmtu_no_df",
+            DropReason::TunFragNeeded => "tun_frag_needed",
+            DropReason::TunMtuTooSmall => "tun_mtu_too_small",
+            DropReason::TunNoSource => "tun_no_source",
+            DropReason::TunNoHeadroom => "tun_no_headroom",
         }
     }
 
@@ -393,7 +411,7 @@ impl CounterValues {
             ("handoff_in".to_string(), self.handoff_in),
         ];
         for r in DropReason::ALL {
-            let v = self.drops(r);
+            let v = self.drops(*r);
             if v != 0 {
                 out.push((format!("drop.{}", r.name()), v));
             }

@@ -84,6 +84,8 @@ pub struct ForwardStage<B> {
     generation: u64,
     /// Coarse clock of the lblc/lblcr schedulers (seconds), last value given.
     sched_clock: u32,
+    /// IPv4 identification of the packets this worker originates without DF.
+    ip_ident: u16,
 }
 
 impl<B: PacketBuf> ForwardStage<B> {
@@ -108,8 +110,17 @@ impl<B: PacketBuf> ForwardStage<B> {
             commands,
             generation: u64::MAX,
             sched_clock: 0,
+            ip_ident: tun::first_ident(cfg.worker, cfg.workers),
             cfg,
         })
+    }
+
+    /// The next IPv4 identification for a packet this worker originates (see
+    /// [`tun::first_ident`]).
+    pub fn next_ident(&mut self) -> u16 {
+        let id = self.ip_ident;
+        self.ip_ident = id.wrapping_add(1);
+        id
     }
 
     /// The connection table (tests, listings).
@@ -450,3 +461,4 @@ pub(crate) fn conn_drop(e: ConnError) -> DropReason {
 mod tests;
 #[cfg(test)]
 mod tests_icmp;
+mod tests_tun;

@@ -510,7 +510,7 @@ fn tunnel(kind: TunnelKind, port: u16) -> TunnelConf {
 }
 
 #[test]
-#[ignore = "needs tun::xmit (the tun branch): run after merging it"]
+
 fn tun_errors_from_the_client_side_are_encapsulated_to_the_real_server() {
     let mut rig = one(tun_service(tunnel(TunnelKind::Ipip, 0)));
     rig.send(tcp_frame(
