@@ -444,3 +444,5 @@ pub(crate) fn conn_drop(e: ConnError) -> DropReason {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_caddr;
