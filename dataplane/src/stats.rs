@@ -96,6 +96,10 @@ pub enum DropReason {
     TunNoSource,
     /// TUN: the buffer lacks the headroom for the tunnel headers.
     TunNoHeadroom,
+    /// FULLNAT with PROXY protocol: a UDP datagram (or a TCP segment, even with its data
+    /// left for the client to retransmit) has no room for the PROXY header — tailroom or
+    /// the outgoing port's MTU.
+    ProxyNoRoom,
 }
 
 impl DropReason {
@@ -144,6 +148,7 @@ impl DropReason {
         DropReason::TunMtuTooSmall,
         DropReason::TunNoSource,
         DropReason::TunNoHeadroom,
+        DropReason::ProxyNoRoom,
     ];
 
     /// The stable name.
@@ -189,6 +194,7 @@ impl DropReason {
             DropReason::TunMtuTooSmall => "tun_mtu_too_small",
             DropReason::TunNoSource => "tun_no_source",
             DropReason::TunNoHeadroom => "tun_no_headroom",
+            DropReason::ProxyNoRoom => "proxy_no_room",
         }
     }
 
@@ -248,6 +254,14 @@ pub struct WorkerCounters {
     pub idle_polls: Counter,
     /// New snapshots taken.
     pub snapshot_swaps: Counter,
+    /// FULLNAT client-address delivery (see `fwd::caddr`): TOA options inserted; packets
+    /// sent on without TOA because it did not fit (60-byte TCP header, tailroom, MTU);
+    /// PROXY headers inserted (retransmissions included); PROXY headers sent alone in
+    /// place of a client segment too big to carry them (the client retransmits its data).
+    pub toa_added: Counter,
+    pub toa_skipped: Counter,
+    pub proxy_added: Counter,
+    pub proxy_alone: Counter,
     drops: [Counter; DropReason::COUNT],
 }
 
@@ -270,6 +284,10 @@ impl Default for WorkerCounters {
             busy_polls: Counter::default(),
             idle_polls: Counter::default(),
             snapshot_swaps: Counter::default(),
+            toa_added: Counter::default(),
+            toa_skipped: Counter::default(),
+            proxy_added: Counter::default(),
+            proxy_alone: Counter::default(),
             drops: std::array::from_fn(|_| Counter::default()),
         }
     }
@@ -310,6 +328,10 @@ impl WorkerCounters {
             busy_polls: self.busy_polls.get(),
             idle_polls: self.idle_polls.get(),
             snapshot_swaps: self.snapshot_swaps.get(),
+            toa_added: self.toa_added.get(),
+            toa_skipped: self.toa_skipped.get(),
+            proxy_added: self.proxy_added.get(),
+            proxy_alone: self.proxy_alone.get(),
             drops,
         }
     }
@@ -334,6 +356,10 @@ pub struct CounterValues {
     pub busy_polls: u64,
     pub idle_polls: u64,
     pub snapshot_swaps: u64,
+    pub toa_added: u64,
+    pub toa_skipped: u64,
+    pub proxy_added: u64,
+    pub proxy_alone: u64,
     pub drops: [u64; DropReason::COUNT],
 }
 
@@ -356,6 +382,10 @@ impl Default for CounterValues {
             busy_polls: 0,
             idle_polls: 0,
             snapshot_swaps: 0,
+            toa_added: 0,
+            toa_skipped: 0,
+            proxy_added: 0,
+            proxy_alone: 0,
             drops: [0; DropReason::COUNT],
         }
     }
@@ -388,6 +418,10 @@ impl CounterValues {
         self.busy_polls += o.busy_polls;
         self.idle_polls += o.idle_polls;
         self.snapshot_swaps += o.snapshot_swaps;
+        self.toa_added += o.toa_added;
+        self.toa_skipped += o.toa_skipped;
+        self.proxy_added += o.proxy_added;
+        self.proxy_alone += o.proxy_alone;
         for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
             *a += b;
         }
@@ -409,6 +443,10 @@ impl CounterValues {
             ("from_kernel".to_string(), self.from_kernel),
             ("handoff_out".to_string(), self.handoff_out),
             ("handoff_in".to_string(), self.handoff_in),
+            ("toa_added".to_string(), self.toa_added),
+            ("toa_skipped".to_string(), self.toa_skipped),
+            ("proxy_added".to_string(), self.proxy_added),
+            ("proxy_alone".to_string(), self.proxy_alone),
         ];
         for r in DropReason::ALL {
             let v = self.drops(*r);

@@ -64,10 +64,18 @@ pub enum Forward<A> {
 pub struct ConnFlags(pub u8);
 
 impl ConnFlags {
-    /// FULLNAT: the client address was delivered as TCP option (TOA) in the first packet.
+    /// FULLNAT: a TOA option has been inserted at least once.
     pub const TOA_SENT: ConnFlags = ConnFlags(0x01);
-    /// FULLNAT: the PROXY protocol header has been inserted; `seq_delta` is in force.
+    /// FULLNAT: the PROXY protocol header has been inserted at least once.
     pub const PROXY_SENT: ConnFlags = ConnFlags(0x02);
+    /// FULLNAT: the connection delivers the client address with TOA (latched from its SYN).
+    pub const WANT_TOA: ConnFlags = ConnFlags(0x04);
+    /// FULLNAT: the connection delivers the client address with a PROXY v2 header (latched
+    /// from its SYN); `seq_delta` then holds the sequence number the header sits at.
+    pub const WANT_PROXY: ConnFlags = ConnFlags(0x08);
+    /// FULLNAT: the real server has what it needs (it sent a non-SYN segment, or
+    /// acknowledged the whole PROXY header).
+    pub const DELIVERED: ConnFlags = ConnFlags(0x10);
 
     pub const fn contains(self, other: ConnFlags) -> bool {
         self.0 & other.0 == other.0

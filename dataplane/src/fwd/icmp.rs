@@ -75,7 +75,7 @@ use std::net::Ipv4Addr;
 
 use super::parse::{ETH_LEN, Ip4};
 use super::{ForwardStage, modes, steer, tun, xmit};
-use crate::conn::{ConnFlags, ConnHandle, Direction, FlowKey, FwdMethod, Proto, TunnelKind};
+use crate::conn::{ConnHandle, Direction, FlowKey, FwdMethod, Proto, TunnelKind};
 use crate::port::PacketBuf;
 use crate::sched::DestId;
 use crate::stats::DropReason;
@@ -215,8 +215,10 @@ struct Translation {
     outer_dst: Option<Ipv4Addr>,
     quoted_src: Option<(Ipv4Addr, u16)>,
     quoted_dst: Option<(Ipv4Addr, u16)>,
-    /// Subtracted from the quoted TCP sequence number (PROXY protocol shift; 0 for none).
-    quoted_seq_shift: u32,
+    /// PROXY protocol: the sequence number at which the header sits in the server's view
+    /// of the client's stream; a quoted TCP sequence number is mapped back to the client's
+    /// view around it ([`super::caddr::to_client_space`]).
+    quoted_seq_header: Option<u32>,
 }
 
 /// Translates an error about a connection and sends it on (see the module doc).
@@ -246,11 +248,8 @@ fn translate<B: PacketBuf>(
     );
     let method = c.method();
     let (client, vip, rs, local) = (c.client(), c.virtual_addr(), c.real_server(), c.local());
-    let seq_shift = if q.proto == Proto::Tcp && c.flags().contains(ConnFlags::PROXY_SENT) {
-        c.seq_delta()
-    } else {
-        0
-    };
+    let seq_header = (q.proto == Proto::Tcp && c.flags().contains(super::caddr::WANT_PROXY))
+        .then(|| c.seq_delta());
     let (t, next_hop) = match (method, dir) {
         (FwdMethod::Dr | FwdMethod::Tun, Direction::Out) => {
             return out.drop(DropReason::UnexpectedReply, buf);
@@ -285,7 +284,7 @@ fn translate<B: PacketBuf>(
                     outer_dst: Some(rs.0),
                     quoted_src: Some(rs),
                     quoted_dst: Some(local),
-                    quoted_seq_shift: 0,
+                    quoted_seq_header: None,
                 },
                 rs.0,
             )
@@ -296,7 +295,7 @@ fn translate<B: PacketBuf>(
                 outer_dst: Some(client.0),
                 quoted_src: Some(client),
                 quoted_dst: Some(vip),
-                quoted_seq_shift: seq_shift,
+                quoted_seq_header: seq_header,
             },
             client.0,
         ),
@@ -385,12 +384,12 @@ fn apply(frame: &mut [u8], ip: &Ip4, t: &Translation) -> Result<(), DropReason> 
         if let Some((_, port)) = t.quoted_dst {
             put(2..4, &port.to_be_bytes());
         }
-        if t.quoted_seq_shift != 0 {
+        if let Some(header) = t.quoted_seq_header {
             let mut seq = [0u8; 4];
             if let Some(s) = l4.get(4..8) {
                 seq.copy_from_slice(s);
             }
-            let shifted = u32::from_be_bytes(seq).wrapping_sub(t.quoted_seq_shift);
+            let shifted = super::caddr::to_client_space(u32::from_be_bytes(seq), header);
             if let Some(s) = l4.get_mut(4..8) {
                 s.copy_from_slice(&shifted.to_be_bytes());
             }
@@ -710,7 +709,9 @@ mod tests {
             df: true,
         };
         let client_seg = tcp_frame(&h(CLIENT, VIP), 40000, 80, 0x18, 1001, 7, b"GET /");
-        let server_seg = tcp_frame(&h(LADDR, RS1), 1024, 8080, 0x18, 1001 + 52, 7, b"GET /");
+        // The PROXY header sat at 1000 in the server's view; the client's 1001 became 1001 + 28.
+        let shift = super::super::caddr::PROXY_LEN as u32;
+        let server_seg = tcp_frame(&h(LADDR, RS1), 1024, 8080, 0x18, 1001 + shift, 7, b"GET /");
         let mut err = icmp_error(&h(RS1, LADDR), 3, 3, [0; 4], &server_seg[14..42]);
         let ip = parse::ipv4(&err).unwrap();
         let t = Translation {
@@ -718,7 +719,7 @@ mod tests {
             outer_dst: Some(CLIENT),
             quoted_src: Some((CLIENT, 40000)),
             quoted_dst: Some((VIP, 80)),
-            quoted_seq_shift: 52,
+            quoted_seq_header: Some(1000),
         };
         apply(&mut err, &ip, &t).unwrap();
         let outer = ipv4::Packet::new_checked(&err[ETH_LEN..]).unwrap();

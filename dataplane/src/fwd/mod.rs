@@ -460,5 +460,8 @@ pub(crate) fn conn_drop(e: ConnError) -> DropReason {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_caddr;
+#[cfg(test)]
 mod tests_icmp;
+#[cfg(test)]
 mod tests_tun;

@@ -153,7 +153,7 @@ pub fn fullnat_in<B: PacketBuf>(
     if let Err(r) = rewrite(buf.data_mut(), ip, rw) {
         return out.drop(r, buf);
     }
-    let buf = match caddr::client_side(st, buf, h, ctx) {
+    let buf = match caddr::client_side(st, buf, h, ip, ctx) {
         Ok(b) => b,
         Err((r, b)) => return out.drop(r, b),
     };
@@ -179,7 +179,7 @@ pub fn fullnat_out<B: PacketBuf>(
     if let Err(r) = rewrite(buf.data_mut(), ip, rw) {
         return out.drop(r, buf);
     }
-    let buf = match caddr::server_side(st, buf, h) {
+    let buf = match caddr::server_side(st, buf, h, ip) {
         Ok(b) => b,
         Err((r, b)) => return out.drop(r, b),
     };
