@@ -100,6 +100,8 @@ pub enum DropReason {
     /// left for the client to retransmit) has no room for the PROXY header — tailroom or
     /// the outgoing port's MTU.
     ProxyNoRoom,
+    /// A forwarded packet whose TTL expired; the sender was told (ICMP time exceeded).
+    TtlExceeded,
 }
 
 impl DropReason {
@@ -149,6 +151,7 @@ impl DropReason {
         DropReason::TunNoSource,
         DropReason::TunNoHeadroom,
         DropReason::ProxyNoRoom,
+        DropReason::TtlExceeded,
     ];
 
     /// The stable name.
@@ -195,6 +198,7 @@ impl DropReason {
             DropReason::TunNoSource => "tun_no_source",
             DropReason::TunNoHeadroom => "tun_no_headroom",
             DropReason::ProxyNoRoom => "proxy_no_room",
+            DropReason::TtlExceeded => "ttl_exceeded",
         }
     }
 

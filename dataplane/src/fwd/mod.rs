@@ -276,6 +276,27 @@ impl<B: PacketBuf> ForwardStage<B> {
         if let Some(d) = dest {
             self.count(svc_slot, d, dir, ip.total);
         }
+        // A director forwards: like IPVS (`decrement_ttl` in ip_vs_xmit.c) it decrements the
+        // TTL and answers an expiring packet with time exceeded — from the VIP for a packet
+        // sent to it, else from the director's address on the arrival port.
+        if ip.ttl <= 1 {
+            let from = match dir {
+                Direction::In => ip.dst,
+                Direction::Out => ctx
+                    .snapshot
+                    .port(usize::from(ctx.port))
+                    .and_then(|p| p.source_for(ip.src))
+                    .unwrap_or(ip.dst),
+            };
+            let msg = crate::wire::icmp::ErrorMessage::TimeExceeded(0);
+            return xmit::icmp_error(self, buf, ip, msg, from, DropReason::TtlExceeded, ctx, out);
+        }
+        let mut buf = buf;
+        if let Some(pkt) = buf.data_mut().get_mut(parse::ETH_LEN..)
+            && let Ok(mut p) = crate::wire::ipv4::Packet::new_checked_without_checksum(pkt)
+        {
+            let _ = p.dec_ttl();
+        }
         match (method, dir) {
             (FwdMethod::Dr, Direction::In) => modes::dr(self, buf, h, ctx, out),
             (FwdMethod::Tun, Direction::In) => tun::xmit(self, buf, h, ip, ctx, out),

@@ -346,35 +346,10 @@ fn frag_needed<B: PacketBuf>(
     ctx: &PacketCtx<'_>,
     out: &mut Output<'_, B>,
 ) {
-    let Some(original) = buf.data().get(ETH_LEN..ip.frame_len()) else {
-        return out.drop(DropReason::Truncated, buf);
-    };
-    if !icmp::error_allowed_for(original) {
-        return out.drop(DropReason::TooBig, buf);
-    }
-    let Some(mut reply) = out.alloc() else {
-        out.counters().drop_packet(DropReason::NoBuffer);
-        return out.drop(DropReason::TunFragNeeded, buf);
-    };
-    let room = ipv4::HEADER_LEN + icmp::HEADER_LEN + original.len().min(icmp::MAX_QUOTE_LEN);
     let message = ErrorMessage::FragNeeded {
         next_hop_mtu: u16::try_from(usable).unwrap_or(u16::MAX),
     };
-    let ident = st.next_ident();
-    let built = match reply.append(ETH_LEN + room) {
-        Ok(frame) => frame
-            .get_mut(ETH_LEN..)
-            .ok_or(icmp::IcmpError::BufferTooSmall)
-            .and_then(|p| icmp::emit_error_packet(p, ip.dst, ident, message, original)),
-        Err(_) => Err(icmp::IcmpError::BufferTooSmall),
-    };
-    out.drop(DropReason::TunFragNeeded, buf);
-    match built {
-        Ok(len) if reply.trim(room - len.min(room)).is_ok() => {
-            xmit::route(st, reply, ip.src, ctx, out);
-        }
-        _ => out.drop(DropReason::NoBuffer, reply),
-    }
+    xmit::icmp_error(st, buf, ip, message, ip.dst, DropReason::TunFragNeeded, ctx, out);
 }
 
 /// Sets the length, MF flag and offset of a fragment's (option-less) IPv4 header and

@@ -264,3 +264,48 @@ pub fn tick<B: PacketBuf>(
     }
     st.neigh.gc(now, budget);
 }
+
+/// Answers `buf` with an ICMP error: `message` from `from` back to the packet's source,
+/// quoting it (up to 576 bytes of ICMP, as Linux), routed like any packet; `buf` itself is
+/// dropped and counted as `reason`. No error is sent about an ICMP error, a fragment other
+/// than the first, or a broadcast/multicast source (RFC 1122).
+#[allow(clippy::too_many_arguments)]
+pub fn icmp_error<B: PacketBuf>(
+    st: &mut ForwardStage<B>,
+    buf: B,
+    ip: &super::parse::Ip4,
+    message: crate::wire::icmp::ErrorMessage,
+    from: Ipv4Addr,
+    reason: DropReason,
+    ctx: &PacketCtx<'_>,
+    out: &mut Output<'_, B>,
+) {
+    use crate::wire::{icmp, ipv4};
+    let Some(original) = buf.data().get(super::parse::ETH_LEN..ip.frame_len()) else {
+        return out.drop(DropReason::Truncated, buf);
+    };
+    if !icmp::error_allowed_for(original) {
+        return out.drop(reason, buf);
+    }
+    let Some(mut reply) = out.alloc() else {
+        out.counters().drop_packet(DropReason::NoBuffer);
+        return out.drop(reason, buf);
+    };
+    let eth = super::parse::ETH_LEN;
+    let room = ipv4::HEADER_LEN + icmp::HEADER_LEN + original.len().min(icmp::MAX_QUOTE_LEN);
+    let ident = st.next_ident();
+    let built = match reply.append(eth + room) {
+        Ok(frame) => frame
+            .get_mut(eth..)
+            .ok_or(icmp::IcmpError::BufferTooSmall)
+            .and_then(|p| icmp::emit_error_packet(p, from, ident, message, original)),
+        Err(_) => Err(icmp::IcmpError::BufferTooSmall),
+    };
+    out.drop(reason, buf);
+    match built {
+        Ok(len) if reply.trim(room - len.min(room)).is_ok() => {
+            route(st, reply, ip.src, ctx, out);
+        }
+        _ => out.drop(DropReason::NoBuffer, reply),
+    }
+}
