@@ -100,7 +100,9 @@ pub enum DropReason {
     /// left for the client to retransmit) has no room for the PROXY header — tailroom or
     /// the outgoing port's MTU.
     ProxyNoRoom,
-    /// A forwarded packet whose TTL expired; the sender was told (ICMP time exceeded).
+    /// A forwarded packet whose TTL expired; the sender was told (ICMP time exceeded)
+    /// unless RFC 1122 forbids it (the packet is an ICMP error, a non-first fragment, or
+    /// from a multicast or broadcast source).
     TtlExceeded,
 }
 

@@ -41,6 +41,10 @@
 //! sends client packets (IPVS `ip_vs_icmp_xmit`: `cp->packet_xmit`). The real server holds
 //! the VIP, so it takes the error as about its own packet.
 //!
+//! The relayed error is forwarded like any packet of the connection: its TTL is
+//! decremented, and one arriving with TTL 1 or 0 is dropped (`ttl_exceeded`) — no error is
+//! sent about an error. The quote is left as the sender wrote it (TTL included).
+//!
 //! Checksums, as IPVS: the quoted IPv4 header's checksum is recomputed, the ICMP checksum
 //! is recomputed over the whole message, the outer header is updated incrementally. The
 //! quoted transport checksum is left as it is (IPVS does not touch it either; receivers do
@@ -256,6 +260,9 @@ fn translate<B: PacketBuf>(
         }
         (FwdMethod::Dr | FwdMethod::Tun, Direction::In) => {
             count(st, svc_slot, dest, dir, ip.total);
+            let Some(buf) = decrement_ttl(buf, ip, out) else {
+                return;
+            };
             return relay_to_real_server(st, buf, h, method, ip, ctx, out);
         }
         (FwdMethod::Nat, Direction::In) => (
@@ -304,7 +311,27 @@ fn translate<B: PacketBuf>(
         return out.drop(r, buf);
     }
     count(st, svc_slot, dest, dir, ip.total);
+    let Some(buf) = decrement_ttl(buf, ip, out) else {
+        return;
+    };
     xmit::route(st, buf, next_hop, ctx, out);
+}
+
+/// A relayed error is a forwarded packet: IPVS decrements its TTL too (`ip_vs_icmp_xmit`
+/// through `__ip_vs_get_out_rt` or the connection's `packet_xmit`; the kernel's forwarding
+/// for errors leaving towards the client). One whose TTL expires is dropped and counted
+/// (`ttl_exceeded`), never answered: no ICMP error about an ICMP error (RFC 1122).
+fn decrement_ttl<B: PacketBuf>(mut buf: B, ip: &Ip4, out: &mut Output<'_, B>) -> Option<B> {
+    if ip.ttl <= 1 {
+        out.drop(DropReason::TtlExceeded, buf);
+        return None;
+    }
+    if let Some(pkt) = buf.data_mut().get_mut(ETH_LEN..)
+        && let Ok(mut p) = ipv4::Packet::new_checked_without_checksum(pkt)
+    {
+        let _ = p.dec_ttl();
+    }
+    Some(buf)
 }
 
 /// Counts an error in its connection's service and real-server slots, in the direction it

@@ -485,4 +485,6 @@ mod tests_caddr;
 #[cfg(test)]
 mod tests_icmp;
 #[cfg(test)]
+mod tests_ttl;
+#[cfg(test)]
 mod tests_tun;

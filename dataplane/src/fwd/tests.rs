@@ -153,6 +153,16 @@ impl Rig {
     }
 }
 
+/// `frame` (Ethernet, IPv4 without options) as the director forwards it, IPVS's
+/// `decrement_ttl`: TTL one less, IPv4 header checksum recomputed from scratch here (the
+/// stage updates it incrementally — two derivations of the same bytes).
+pub fn forwarded(frame: &[u8]) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    f[14 + crate::wire::ipv4::field::TTL] -= 1;
+    crate::wire::ipv4::Packet::new_unchecked(&mut f[14..]).fill_checksum();
+    f
+}
+
 fn from_router(src: Ipv4Addr, dst: Ipv4Addr) -> L2L3 {
     L2L3 {
         src_mac: R_MAC,
@@ -176,7 +186,7 @@ fn from_rs(mac: [u8; 6], src: Ipv4Addr, dst: Ipv4Addr) -> L2L3 {
 }
 
 #[test]
-fn dr_round_robin_only_changes_ethernet() {
+fn dr_round_robin_changes_only_ethernet_and_ttl() {
     let svc = service(
         1,
         Proto::Tcp,
@@ -194,8 +204,9 @@ fn dr_round_robin_only_changes_ethernet() {
     let s = seen(&out[0]);
     assert_eq!((s.dst_mac, s.src_mac), (RS1_MAC, D_MAC));
     assert_eq!((s.src, s.dst, s.sport, s.dport), (CLIENT, VIP, 40000, 80));
-    // Only the Ethernet header changed.
-    assert_eq!(out[0][12..], syn1[12..]);
+    // Only the Ethernet header changed, and the TTL (63 -> 62) with the header checksum.
+    assert_eq!(out[0][12..], forwarded(&syn1)[12..]);
+    assert_eq!(out[0][14 + 8], 62);
     let out = rig.send(tcp_frame(
         &from_router(CLIENT2, VIP),
         40001,

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use super::tests::{
-    CLIENT, CLIENT2, D_IP, D_MAC, LADDR, R_MAC, RS1, RS1_MAC, RS2, Rig, VIP, dest, service,
-    snapshot,
+    CLIENT, CLIENT2, D_IP, D_MAC, LADDR, R_MAC, RS1, RS1_MAC, RS2, Rig, VIP, dest, forwarded,
+    service, snapshot,
 };
 use super::*;
 use crate::conn::{FwdMethod, Proto, TunnelKind};
@@ -106,18 +106,18 @@ fn mtu_word(mtu: u16) -> [u8; 4] {
 
 /// An ICMP error as it left the director, with its checksums verified.
 #[derive(Debug)]
-struct ErrorSeen {
-    dst_mac: [u8; 6],
-    src_mac: [u8; 6],
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    ttl: u8,
-    tos: u8,
-    df: bool,
-    msg_type: u8,
-    code: u8,
-    rest: [u8; 4],
-    quote: Vec<u8>,
+pub(super) struct ErrorSeen {
+    pub(super) dst_mac: [u8; 6],
+    pub(super) src_mac: [u8; 6],
+    pub(super) src: Ipv4Addr,
+    pub(super) dst: Ipv4Addr,
+    pub(super) ttl: u8,
+    pub(super) tos: u8,
+    pub(super) df: bool,
+    pub(super) msg_type: u8,
+    pub(super) code: u8,
+    pub(super) rest: [u8; 4],
+    pub(super) quote: Vec<u8>,
 }
 
 impl ErrorSeen {
@@ -135,7 +135,7 @@ impl ErrorSeen {
 
 /// Parses an ICMP error frame, asserting the outer IPv4 checksum, the ICMP checksum and the
 /// quoted IPv4 header's checksum.
-fn error_seen(f: &[u8]) -> ErrorSeen {
+pub(super) fn error_seen(f: &[u8]) -> ErrorSeen {
     let eth = ethernet::Frame::new_checked(f).unwrap();
     assert_eq!(eth.ethertype(), ethernet::EtherType::Ipv4);
     let ip = ipv4::Packet::new_checked(eth.payload()).expect("outer IPv4 checksum");
@@ -196,14 +196,15 @@ fn nat_port_unreachable_from_the_real_server_reaches_the_client_translated() {
     assert_eq!(out.len(), 1);
     let e = error_seen(&out[0]);
     assert_eq!((e.dst_mac, e.src_mac), (R_MAC, D_MAC));
-    // Outer: from the VIP (IPVS), to the client.
-    assert_eq!((e.src, e.dst), (VIP, CLIENT));
+    // Outer: from the VIP (IPVS), to the client; forwarded, so TTL 64 - 1.
+    assert_eq!((e.src, e.dst, e.ttl), (VIP, CLIENT, 63));
     assert_eq!(
         (e.msg_type, e.code, e.rest),
         (UNREACH, PORT_UNREACH, [0; 4])
     );
-    // The quote is the client's own datagram again: header byte for byte, ports, payload.
-    assert_eq!(e.quoted_header(), &query[14..34]);
+    // The quote is the client's own datagram again as the director forwarded it (TTL 60 - 1):
+    // header byte for byte, ports, payload.
+    assert_eq!(e.quoted_header(), &forwarded(&query)[14..34]);
     assert_eq!(&e.quoted_l4()[..6], &query[34..40]);
     assert_eq!(&e.quoted_l4()[8..], b"query");
     // The quoted UDP checksum is left as the real server received it (as IPVS leaves it).
@@ -241,9 +242,10 @@ fn fullnat_port_unreachable_from_the_real_server_reaches_the_client_translated()
     let e = error_seen(&out[0]);
     assert_eq!((e.dst_mac, e.src, e.dst), (R_MAC, VIP, CLIENT));
     assert_eq!((e.msg_type, e.code), (UNREACH, PORT_UNREACH));
-    // Both rewrites undone: CLIENT:40000 -> VIP:80, sequence number 1000, as sent.
+    // Both rewrites undone: CLIENT:40000 -> VIP:80, sequence number 1000, as sent (the TTL
+    // as forwarded).
     assert_eq!(e.quote.len(), 28);
-    assert_eq!(e.quoted_header(), &syn[14..34]);
+    assert_eq!(e.quoted_header(), &forwarded(&syn)[14..34]);
     assert_eq!(e.quoted_l4(), &syn[34..42]);
     assert_eq!(slot_counts(&rig, 10), (1, 1));
 }
@@ -288,16 +290,17 @@ fn nat_frag_needed_from_the_client_side_reaches_the_real_server_with_its_mtu() {
     let out = rig.send(err);
     assert_eq!(out.len(), 1);
     let e = error_seen(&out[0]);
-    // To the real server; the outer source stays the router's (IPVS).
+    // To the real server; the outer source stays the router's (IPVS); forwarded, TTL - 1.
     assert_eq!((e.dst_mac, e.src, e.dst), (RS1_MAC, ROUTER_C, RS1));
     assert_eq!(
         (e.msg_type, e.code, e.rest),
         (UNREACH, FRAG_NEEDED, mtu_word(1400))
     );
-    assert_eq!((e.ttl, e.tos, e.df), (60, 0xc0, false));
-    // The real server's own segment: RS1:8080 -> CLIENT:40000, seq 5001, and its data.
+    assert_eq!((e.ttl, e.tos, e.df), (59, 0xc0, false));
+    // The real server's own segment: RS1:8080 -> CLIENT:40000, seq 5001, and its data; its
+    // TTL as the director forwarded it.
     assert_eq!(e.quote.len(), 548);
-    assert_eq!(e.quoted_header(), &reply[14..34]);
+    assert_eq!(e.quoted_header(), &forwarded(&reply)[14..34]);
     assert_eq!(&e.quoted_l4()[..8], &reply[34..42]);
     assert_eq!(&e.quoted_l4()[20..], &reply[54..14 + 548]);
     // In: client-side packets of the connection.
@@ -349,8 +352,8 @@ fn fullnat_frag_needed_from_the_client_side_reaches_the_real_server_from_the_loc
         (e.msg_type, e.code, e.rest),
         (UNREACH, FRAG_NEEDED, mtu_word(1280))
     );
-    // RS1:8080 -> LADDR:1024 as the real server sent it.
-    assert_eq!(e.quoted_header(), &reply[14..34]);
+    // RS1:8080 -> LADDR:1024 as the real server sent it, with the TTL it was forwarded with.
+    assert_eq!(e.quoted_header(), &forwarded(&reply)[14..34]);
     assert_eq!(e.quoted_l4(), &reply[34..42]);
 }
 
@@ -377,7 +380,7 @@ fn time_exceeded_source_quench_and_parameter_problem_are_translated_too() {
     let e = error_seen(&rig.send(err)[0]);
     assert_eq!((e.src, e.dst, e.dst_mac), (VIP, CLIENT, R_MAC));
     assert_eq!((e.msg_type, e.code), (TIME_EXCEEDED, 0));
-    assert_eq!(e.quoted_header(), &syn[14..34]);
+    assert_eq!(e.quoted_header(), &forwarded(&syn)[14..34]);
     assert_eq!(&e.quoted_l4()[..8], &syn[34..42]);
     // The rest of the quoted TCP header is as forwarded (checksum included, as IPVS).
     assert_eq!(&e.quoted_l4()[8..], &fwd[0][42..54]);
@@ -402,7 +405,7 @@ fn time_exceeded_source_quench_and_parameter_problem_are_translated_too() {
     );
     let e = error_seen(&rig.send(err)[0]);
     assert_eq!((e.src, e.dst, e.dst_mac), (LADDR, RS1, RS1_MAC));
-    assert_eq!(e.quoted_header(), &synack[14..34]);
+    assert_eq!(e.quoted_header(), &forwarded(&synack)[14..34]);
     assert_eq!(e.quoted_l4(), &synack[34..42]);
 
     // Source quench (RFC 6633 deprecates it, IPVS still relays it).
@@ -432,12 +435,12 @@ fn time_exceeded_source_quench_and_parameter_problem_are_translated_too() {
         (e.msg_type, e.rest, e.dst),
         (PARAM_PROBLEM, [12, 0, 0, 0], CLIENT)
     );
-    assert_eq!(e.quoted_header(), &syn[14..34]);
+    assert_eq!(e.quoted_header(), &forwarded(&syn)[14..34]);
     assert_eq!(slot_counts(&rig, 10), (3, 3));
 }
 
 #[test]
-fn dr_errors_from_the_client_side_go_to_the_real_server_unchanged() {
+fn dr_errors_from_the_client_side_go_to_the_real_server_untranslated() {
     let mut rig = one(service(
         1,
         Proto::Tcp,
@@ -473,9 +476,11 @@ fn dr_errors_from_the_client_side_go_to_the_real_server_unchanged() {
     );
     let out = rig.send(err.clone());
     assert_eq!(out.len(), 1);
-    // Only the Ethernet header changed: rs1 holds the VIP and knows its own segment.
+    // Only the Ethernet header changed, and the TTL as in any forwarded packet (60 - 1, with
+    // the header checksum): rs1 holds the VIP and knows its own segment.
     assert_eq!((&out[0][0..6], &out[0][6..12]), (&RS1_MAC[..], &D_MAC[..]));
-    assert_eq!(out[0][12..], err[12..]);
+    assert_eq!(out[0][12..], forwarded(&err)[12..]);
+    assert_eq!(out[0][14 + 8], 59);
     assert_eq!(slot_counts(&rig, 10), (2, 0));
 
     // An error quoting a packet towards the real server's own address: that would be a
@@ -545,8 +550,9 @@ fn tun_errors_from_the_client_side_are_encapsulated_to_the_real_server() {
     let outer = ipv4::Packet::new_checked(&f[14..]).unwrap();
     assert_eq!((outer.src(), outer.dst()), (D_IP, RS1));
     assert_eq!(outer.protocol(), IpProtocol::IpIp);
-    // The error itself travels unchanged inside.
-    assert_eq!(outer.payload(), &err[14..]);
+    // The error itself travels inside as forwarded (TTL 60 - 1), the outer TTL copied from it.
+    assert_eq!(outer.payload(), &forwarded(&err)[14..]);
+    assert_eq!(outer.ttl(), 59);
 }
 
 /// The client's SYN for a TUN connection, and the connection (the tunnel transmit may or
@@ -559,9 +565,11 @@ fn tun_rig(t: TunnelConf, df: bool) -> (Rig, Vec<u8>) {
     (rig, syn)
 }
 
-/// The SYN as the director encapsulated it towards rs1 (outer header, tunnel header, SYN).
+/// The SYN as the director encapsulated it towards rs1 (outer header, tunnel header, SYN
+/// with its TTL decremented, the outer TTL copied from it).
 fn encapsulated(syn: &[u8], kind: TunnelKind, gue_port: u16) -> Vec<u8> {
-    let inner = &syn[14..];
+    let forwarded = forwarded(syn);
+    let inner = &forwarded[14..];
     let (proto, mut tun_hdr) = match kind {
         TunnelKind::Ipip => (IpProtocol::IpIp, vec![]),
         TunnelKind::Gre => {
@@ -588,7 +596,7 @@ fn encapsulated(syn: &[u8], kind: TunnelKind, gue_port: u16) -> Vec<u8> {
         dst: RS1,
         protocol: proto,
         payload_len: tun_hdr.len() + inner.len(),
-        ttl: 60,
+        ttl: inner[8],
         tos: 0,
         ident: 7,
         dont_frag: true,
@@ -634,8 +642,9 @@ fn frag_needed_about_our_tunnel_packets_reaches_the_client_less_the_overhead() {
         assert_eq!((e.ttl, e.tos, e.df), (64, 0xc0, false));
         assert_eq!((e.msg_type, e.code), (UNREACH, FRAG_NEEDED));
         assert_eq!(e.rest, mtu_word(1400 - overhead), "{kind:?}");
-        // The quote is the client's own SYN, whole (the router quoted all of it).
-        assert_eq!(e.quote, &syn[14..]);
+        // The quote is the client's own SYN as the director forwarded it, whole (the
+        // router quoted all of it).
+        assert_eq!(e.quote, &forwarded(&syn)[14..]);
         assert_eq!(slot_counts(&rig, 10), (1, 1));
     }
 }
@@ -667,7 +676,7 @@ fn tunnel_mtu_reports_are_capped_by_the_port_and_other_errors_relayed_as_they_ar
         let out = rig.send(tunnel_error_frame(&encap, t, c, [0; 4]));
         let e = error_seen(&out[0]);
         assert_eq!((e.msg_type, e.code, e.rest, e.dst), (t, c, [0; 4], CLIENT));
-        assert_eq!(e.quote, &syn[14..]);
+        assert_eq!(e.quote, &forwarded(&syn)[14..]);
     }
     // A router that quoted only the outer header and 8 bytes: nothing to tell the client.
     let out = rig.send(icmp_error(

@@ -9,7 +9,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::tests::{CLIENT, D_IP, D_MAC, R_MAC, RS1, RS1_MAC, Rig, VIP, dest, service, snapshot};
+use super::tests::{
+    CLIENT, D_IP, D_MAC, R_MAC, RS1, RS1_MAC, Rig, VIP, dest, forwarded, service, snapshot,
+};
 use super::tun::{self, Encap, GUE_SPORT_MAX, GUE_SPORT_MIN};
 use super::{ForwardStage, FwdConfig, NeighSync};
 use crate::conn::{FwdMethod, Proto, TunnelKind};
@@ -33,25 +35,27 @@ const INNER_TOS: u8 = 0xbb;
 const GUE_PORT: u16 = 6080;
 
 // The frames Linux IPVS sends for the SYN below (scapy 2.5, see each constant), to rs1's
-// MAC from the director's: outer TTL 63, DF, id 0, TOS 0xba, source 10.0.0.2.
-//   inner = IP(src="10.9.0.2", dst="10.0.0.100", ttl=63, flags="DF", id=1, tos=0xbb)
+// MAC from the director's: the SYN arrives with TTL 63 and is forwarded with TTL 62
+// (`decrement_ttl`), the outer header copies that TTL 62; DF, id 0, TOS 0xba, source
+// 10.0.0.2.
+//   inner = IP(src="10.9.0.2", dst="10.0.0.100", ttl=62, flags="DF", id=1, tos=0xbb)
 //           /TCP(sport=40000, dport=80, flags="S", seq=100, window=64240)
 //   eth   = Ether(dst="02:00:00:00:00:0b", src="02:00:00:00:00:02")
-//   outer = IP(src="10.0.0.2", dst="10.0.0.11", ttl=63, flags="DF", id=0, tos=0xba, proto=P)
+//   outer = IP(src="10.0.0.2", dst="10.0.0.11", ttl=62, flags="DF", id=0, tos=0xba, proto=P)
 // eth/outer(4)/inner
 const IPIP_SYN: &str = "02000000000b 020000000002 0800
-    45ba003c 00004000 3f0426f8 0a000002 0a00000b
-    45bb0028000140003f0626a60a0900020a0000649c40005000000064000000005002faf0038f0000";
+    45ba003c 00004000 3e0427f8 0a000002 0a00000b
+    45bb0028000140003e0627a60a0900020a0000649c40005000000064000000005002faf0038f0000";
 // eth/outer(47)/GRE(chksum_present=1, proto=0x0800)/inner
 const GRE_CSUM_SYN: &str = "02000000000b 020000000002 0800
-    45ba0044 00004000 3f2f26c5 0a000002 0a00000b
+    45ba0044 00004000 3e2f27c5 0a000002 0a00000b
     80000800 8c880000
-    45bb0028000140003f0626a60a0900020a0000649c40005000000064000000005002faf0038f0000";
+    45bb0028000140003e0627a60a0900020a0000649c40005000000064000000005002faf0038f0000";
 // eth/outer(17)/UDP(sport=51415, dport=6080)/Raw(b"\x00\x04\x00\x00")/inner
 const GUE_CSUM_SYN: &str = "02000000000b 020000000002 0800
-    45ba0048 00004000 3f1126df 0a000002 0a00000b
+    45ba0048 00004000 3e1127df 0a000002 0a00000b
     c8d717c0 00341f67 00040000
-    45bb0028000140003f0626a60a0900020a0000649c40005000000064000000005002faf0038f0000";
+    45bb0028000140003e0627a60a0900020a0000649c40005000000064000000005002faf0038f0000";
 
 fn tun_service(kind: Option<TunnelKind>, port: u16, csum: bool) -> ServiceConf {
     let mut d = dest(10, RS1, 80, 1, FwdMethod::Tun);
@@ -207,7 +211,7 @@ fn ipip_is_the_default_byte_for_byte() {
     let out = rig.send(syn(40000));
     assert_eq!(out.len(), 1);
     assert_eq!(out[0], hex(IPIP_SYN));
-    // A second packet of the connection: same tunnel, inner packet untouched.
+    // A second packet of the connection: same tunnel, inner packet as forwarded (TTL - 1).
     let data = tcp_frame(
         &client(true),
         40000,
@@ -221,10 +225,11 @@ fn ipip_is_the_default_byte_for_byte() {
     assert_eq!(out.len(), 1);
     assert_eq!(&out[0][..14], &hex(IPIP_SYN)[..14]);
     let d = decap(&out[0]);
-    assert_eq!(d.inner, &data[14..]);
+    assert_eq!(d.inner, &forwarded(&data)[14..]);
+    // The outer TTL is the inner one after the decrement.
     assert_eq!(
         (d.outer.src, d.outer.dst, d.outer.protocol, d.outer.ttl),
-        (D_IP, RS1, IpProtocol::IpIp, 63)
+        (D_IP, RS1, IpProtocol::IpIp, 62)
     );
     assert_eq!(
         (d.outer.tos, d.outer.dont_frag, d.outer.ident),
@@ -244,7 +249,7 @@ fn gre_with_checksum_byte_for_byte_and_without() {
     let data = tcp_frame(&client(true), 40000, 80, ACK, 101, 1, b"x");
     let d = decap(&rig.send(data.clone())[0]);
     assert_eq!(d.shim[..4], [0x80, 0, 0x08, 0x00]);
-    assert_eq!(d.inner, &data[14..]);
+    assert_eq!(d.inner, &forwarded(&data)[14..]);
 
     let mut rig = self::rig(Some(TunnelKind::Gre), false);
     let out = rig.send(syn(40000));
@@ -252,7 +257,7 @@ fn gre_with_checksum_byte_for_byte_and_without() {
     assert_eq!(d.shim, [0, 0, 0x08, 0x00]);
     assert_eq!(d.outer.protocol, IpProtocol::Gre);
     assert_eq!(d.outer.payload_len, 4 + 40);
-    assert_eq!(d.inner, &syn(40000)[14..]);
+    assert_eq!(d.inner, &forwarded(&syn(40000))[14..]);
 }
 
 #[test]
@@ -265,7 +270,7 @@ fn gue_with_udp_checksum_byte_for_byte_and_without() {
     let data = tcp_frame(&client(true), 40000, 80, ACK, 101, 1, b"more");
     let d = decap(&rig.send(data.clone())[0]);
     assert_eq!(d.shim[..4], hex(GUE_CSUM_SYN)[34..38]);
-    assert_eq!(d.inner, &data[14..]);
+    assert_eq!(d.inner, &forwarded(&data)[14..]);
 
     let mut rig = self::rig(Some(TunnelKind::Gue), false);
     let out = rig.send(syn(40001));
@@ -278,7 +283,7 @@ fn gue_with_udp_checksum_byte_for_byte_and_without() {
         tun::gue_source_port(Proto::Tcp, (CLIENT, 40001), (VIP, 80))
     );
     assert_eq!(d.shim[8..], [0, 4, 0, 0]);
-    assert_eq!(d.inner, &syn(40001)[14..]);
+    assert_eq!(d.inner, &forwarded(&syn(40001))[14..]);
 }
 
 #[test]
@@ -294,7 +299,8 @@ fn udp_services_tunnel_too() {
     let q = udp_frame(&client(false), 5353, 53, b"query");
     let out = rig.send(q.clone());
     let d = decap(&out[0]);
-    assert_eq!(d.inner, &q[14..]);
+    assert_eq!(d.inner, &forwarded(&q)[14..]);
+    assert_eq!(d.outer.ttl, 62);
     assert!(!d.outer.dont_frag);
     assert_eq!(
         udp::Packet::new_checked(&out[0][34..]).unwrap().src_port(),
@@ -302,7 +308,8 @@ fn udp_services_tunnel_too() {
     );
 }
 
-/// The checks every ICMP fragmentation-needed answer must pass.
+/// The checks every ICMP fragmentation-needed answer to `original` (as the client sent it)
+/// must pass.
 fn assert_frag_needed(frame: &[u8], original: &[u8], mtu: u16) {
     assert_eq!((&frame[0..6], &frame[6..12]), (&R_MAC[..], &D_MAC[..]));
     let ip = ipv4::Packet::new_checked(&frame[14..]).expect("IPv4 checksum");
@@ -312,8 +319,10 @@ fn assert_frag_needed(frame: &[u8], original: &[u8], mtu: u16) {
     let m = icmp::Packet::new_checked(ip.payload()).expect("ICMP checksum");
     assert_eq!((m.msg_type(), m.code()), (Message::DestUnreachable, 4));
     assert_eq!(m.next_hop_mtu(), mtu);
-    // The original packet from its IPv4 header on, as much as fits in 576 bytes.
-    let quoted = &original[14..];
+    // The packet as the director was forwarding it (TTL - 1: IPVS checks the MTU after
+    // `decrement_ttl`) from its IPv4 header on, as much as fits in 576 bytes.
+    let forwarded = forwarded(original);
+    let quoted = &forwarded[14..];
     let want = &quoted[..quoted.len().min(icmp::MAX_QUOTE_LEN)];
     assert_eq!(m.data(), want);
     assert!(ip.total_len() <= 576);
@@ -333,7 +342,7 @@ fn df_set_and_too_big_is_answered_with_fragmentation_needed() {
         let out = rig.send(fits.clone());
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].len(), 14 + 1000);
-        assert_eq!(decap(&out[0]).inner, &fits[14..]);
+        assert_eq!(decap(&out[0]).inner, &forwarded(&fits)[14..]);
         // One byte more: ICMP back to the client through the router, from the VIP.
         let big = data_of_len(usize::from(usable) + 1, true);
         let out = rig.send(big.clone());
@@ -417,12 +426,12 @@ fn without_df_the_outer_packet_is_fragmented() {
         assert_eq!(out[0].len() - 34, 976);
         let whole = reassemble(&out);
         // Exactly the encapsulated packet: outer fields, shim with a checksum over the
-        // whole datagram, the inner packet untouched.
+        // whole datagram, the inner packet as forwarded (TTL - 1).
         let mut frame = vec![0u8; 14];
         frame.extend_from_slice(&whole);
         let d = decap(&frame);
-        assert_eq!(d.inner, &inner[14..]);
-        assert_eq!((d.outer.src, d.outer.dst, d.outer.ttl), (D_IP, RS1, 63));
+        assert_eq!(d.inner, &forwarded(&inner)[14..]);
+        assert_eq!((d.outer.src, d.outer.dst, d.outer.ttl), (D_IP, RS1, 62));
         assert!(!d.outer.dont_frag);
         assert_eq!(rig.drops(DropReason::TunFragNeeded), 0);
     }
@@ -462,7 +471,7 @@ fn an_unresolved_real_server_holds_the_packet_until_arp_answers() {
     assert_eq!(&out[1][..6], &RS1_MAC);
     let mut whole = vec![0u8; 14];
     whole.extend_from_slice(&reassemble(&out[1..]));
-    assert_eq!(decap(&whole).inner, &big[14..]);
+    assert_eq!(decap(&whole).inner, &forwarded(&big)[14..]);
 }
 
 #[test]
@@ -680,13 +689,14 @@ import sys
 from scapy.all import rdpcap, Ether, IP, UDP, TCP
 p = rdpcap(sys.argv[1])[0]
 o = p[IP]
-assert o.proto == 17 and o.flags.DF and o.id == 0 and o.ttl == 63 and o.tos == 0xba, o.summary()
+assert o.proto == 17 and o.flags.DF and o.id == 0 and o.ttl == 62 and o.tos == 0xba, o.summary()
 u = p[UDP]
 assert u.dport == 6080 and 32768 <= u.sport < 60999, u.summary()
 gue = bytes(u.payload)[:4]
 assert gue == b"\x00\x04\x00\x00", gue
 inner = IP(bytes(u.payload)[4:])
 assert inner.src == "10.9.0.2" and inner.dst == "10.0.0.100" and inner.tos == 0xbb
+assert inner.ttl == 62, inner.ttl
 assert inner[TCP].flags == "S" and inner[TCP].sport == 40000
 o2 = IP(bytes(o)); del o2.chksum; del o2[UDP].chksum
 assert bytes(IP(bytes(o2))) == bytes(o), "outer IP or UDP checksum differs"
@@ -747,7 +757,8 @@ proptest::proptest! {
                 reassemble(&out)
             });
             let d = decap(&whole);
-            proptest::prop_assert_eq!(d.inner, &inner[14..]);
+            proptest::prop_assert_eq!(d.inner, &forwarded(&inner)[14..]);
+            proptest::prop_assert_eq!(d.outer.ttl, 62);
             proptest::prop_assert_eq!(d.outer.dont_frag, df);
         }
     }

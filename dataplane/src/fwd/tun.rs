@@ -17,19 +17,20 @@
 //! `IP_VS_RT_MODE_CONNECT`), destination the real server; TTL and DF copied
 //! from the inner packet, TOS copied with the ECN rule of `INET_ECN_encapsulate` (CE inside
 //! becomes ECT(0) outside); identification 0 with DF (`ip_select_ident` on a DF packet)
-//! and a per-worker counter without. The inner packet is not changed.
+//! and a per-worker counter without. The inner packet is the one the forwarding stage
+//! hands over: its TTL already decremented (`decrement_ttl` in `__ip_vs_get_out_rt`), and
+//! the outer TTL is copied from that decremented value, as `ip_vs_prepare_tunneled_skb`
+//! reads it after the decrement. Nothing else of it changes.
 //!
 //! MTU (`__ip_vs_get_out_rt` + `ensure_mtu_is_adequate`): the usable MTU is the egress
 //! port's IP MTU minus the overhead; below 68 every packet is refused, as IPVS refuses the
 //! route. An inner packet longer than the usable MTU with DF set is answered with ICMP
 //! fragmentation-needed carrying the usable MTU, from the VIP (the local address it was
-//! sent to, as `icmp_send` picks), quoting the packet, routed back to the client. Without
+//! sent to, as `icmp_send` picks), quoting the packet with its TTL already decremented
+//! (IPVS checks the MTU after `decrement_ttl`), routed back to the client. Without
 //! DF the encapsulated packet is fragmented as `ip_do_fragment` would (RFC 791).
 //!
 //! Where rvs differs from IPVS, and why:
-//! - **TTL**: current Linux decrements the inner TTL on this path (`decrement_ttl`) and
-//!   answers TTL ≤ 1 with time-exceeded; rvs leaves the inner packet untouched, as its DR,
-//!   NAT and FULLNAT paths do (one forwarding-wide decision, not a TUN one).
 //! - **GUE source port**: the kernel maps the skb's flow hash (seeded per boot, or the NIC's
 //!   RSS hash) onto the ephemeral range 32768–60999 (`udp_flow_src_port`); rvs maps a fixed
 //!   hash of the connection's 5-tuple onto the same range, so every packet of a flow — on
@@ -232,13 +233,19 @@ pub fn xmit<B: PacketBuf>(
         return frag_needed(st, buf, ip, usable, ctx, out);
     }
 
-    let Some(tos) = buf.data().get(ETH_LEN + 1).copied() else {
+    // TOS and TTL from the inner header as it is now: `ip` was parsed before the stage
+    // decremented the TTL, and the outer header carries the decremented one.
+    let inner_byte = |at: usize| buf.data().get(ETH_LEN + at).copied();
+    let (Some(tos), Some(ttl)) = (
+        inner_byte(ipv4::field::DSCP_ECN),
+        inner_byte(ipv4::field::TTL),
+    ) else {
         return out.drop(DropReason::Truncated, buf);
     };
     let outer = Outer {
         src,
         dst: rs,
-        ttl: ip.ttl,
+        ttl,
         tos: outer_tos(tos),
         dont_frag: ip.df,
         ident: if ip.df { 0 } else { st.next_ident() },
@@ -337,7 +344,9 @@ fn write_outer(
 
 /// Answers a DF packet too big for the tunnel with ICMP fragmentation-needed carrying the
 /// usable MTU, from the address it was sent to (the VIP), back to its source; the packet
-/// itself is dropped and counted as [`DropReason::TunFragNeeded`].
+/// itself is dropped and counted as [`DropReason::TunFragNeeded`] — or as
+/// [`DropReason::TooBig`] when no error may be sent about it (RFC 1122: an ICMP error, a
+/// multicast or broadcast source), since `tun_frag_needed` says the client was told.
 fn frag_needed<B: PacketBuf>(
     st: &mut ForwardStage<B>,
     buf: B,
@@ -346,10 +355,26 @@ fn frag_needed<B: PacketBuf>(
     ctx: &PacketCtx<'_>,
     out: &mut Output<'_, B>,
 ) {
+    let refused = buf
+        .data()
+        .get(ETH_LEN..ip.frame_len())
+        .is_some_and(|original| !icmp::error_allowed_for(original));
+    if refused {
+        return out.drop(DropReason::TooBig, buf);
+    }
     let message = ErrorMessage::FragNeeded {
         next_hop_mtu: u16::try_from(usable).unwrap_or(u16::MAX),
     };
-    xmit::icmp_error(st, buf, ip, message, ip.dst, DropReason::TunFragNeeded, ctx, out);
+    xmit::icmp_error(
+        st,
+        buf,
+        ip,
+        message,
+        ip.dst,
+        DropReason::TunFragNeeded,
+        ctx,
+        out,
+    );
 }
 
 /// Sets the length, MF flag and offset of a fragment's (option-less) IPv4 header and
