@@ -18,7 +18,15 @@ cli/tests/golden (the oracle's, not the hand-written src-*) is re-run here on it
     has none).
 
 Everything else (arguments, stdin, user, the listing after a change) is the scenario's
-own. Needs root, gcc, ipvsadm 1.31 and setpriv.
+own.
+
+It also writes tests/golden/daemon-traffic/: listings of the table a live rvsd builds from
+a generated capture (tests/daemon_traffic.rs), with the counters that capture must give —
+20 TCP connections to 10.0.0.100:80 (DR, rr over 10.0.0.11 and 10.0.0.12), each a SYN, an
+ACK and four 1400-byte segments: 6 packets and 5840 bytes of IP per connection, all
+established.
+
+Needs root, gcc, ipvsadm 1.31 and setpriv.
 """
 import os
 import shutil
@@ -50,6 +58,51 @@ def transform(state):
             f[7:20] = ["0"] * 13
         out.append(" ".join(f))
     return "\n".join(out) + ("\n" if out else "")
+
+
+TRAFFIC_OUT = os.path.join(ROOT, "tests/golden/daemon-traffic")
+
+# conns inpkts outpkts inbytes outbytes, then the five rates (0).
+def stats(conns, pkts, nbytes):
+    return f"{conns} {pkts} 0 {nbytes} 0 0 0 0 0 0"
+
+TRAFFIC_STATE = (
+    "T 900 120 300\n"
+    f"S 6 10.0.0.100 80 0 rr 2 0 255.255.255.255 {stats(20, 120, 116800)}\n"
+    f"D 10.0.0.12 80 3 1 0 0 10 0 0 {stats(10, 60, 58400)}\n"
+    f"D 10.0.0.11 80 3 1 0 0 10 0 0 {stats(10, 60, 58400)}\n"
+)
+ZEROED_STATE = (
+    "T 900 120 300\n"
+    f"S 6 10.0.0.100 80 0 rr 2 0 255.255.255.255 {stats(0, 0, 0)}\n"
+    f"D 10.0.0.12 80 3 1 0 0 10 0 0 {stats(0, 0, 0)}\n"
+    f"D 10.0.0.11 80 3 1 0 0 10 0 0 {stats(0, 0, 0)}\n"
+)
+TRAFFIC = {
+    "stats": (TRAFFIC_STATE, ["-Ln", "--stats"]),
+    "stats-exact": (TRAFFIC_STATE, ["-Ln", "--stats", "--exact"]),
+    "list": (TRAFFIC_STATE, ["-Ln"]),
+    "list-service-stats": (TRAFFIC_STATE, ["-Ln", "--stats", "-t", "10.0.0.100:80"]),
+    "zeroed-stats": (ZEROED_STATE, ["-Ln", "--stats"]),
+}
+
+
+def traffic(shim, work):
+    if os.path.isdir(TRAFFIC_OUT):
+        shutil.rmtree(TRAFFIC_OUT)
+    os.makedirs(TRAFFIC_OUT)
+    for name, (state, args) in TRAFFIC.items():
+        state_file = os.path.join(work, f"traffic-{name}.state")
+        with open(state_file, "w") as fh:
+            fh.write(state)
+        env = dict(os.environ, GLIBC_TUNABLES=ZERO_HEAP, LD_PRELOAD=shim,
+                   IPVS_SHIM_STATE=state_file)
+        r = subprocess.run(["ipvsadm"] + args, capture_output=True, env=env, check=True)
+        with open(os.path.join(TRAFFIC_OUT, f"{name}.args"), "w") as fh:
+            fh.write("\n".join(args) + "\n")
+        with open(os.path.join(TRAFFIC_OUT, f"{name}.stdout"), "wb") as fh:
+            fh.write(r.stdout)
+    print(f"{len(TRAFFIC)} listings written to {TRAFFIC_OUT}")
 
 
 def read(path):
@@ -124,6 +177,7 @@ def main():
                 with open(dst("after"), "wb") as fh:
                     fh.write(a.stdout)
         print(f"{len(names)} scenarios written to {OUT}")
+        traffic(shim, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

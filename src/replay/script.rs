@@ -10,7 +10,7 @@
 //! Each line is parsed by rvsadm's own parser (`cli::parse`, ipvsadm's grammar and checks,
 //! numeric addresses and ports only), so a script says exactly what an operator would type.
 //! A change is handed to the director as the control socket would hand it; a listing
-//! (`-L`, `-S`, `--timeout`, `--counters`) is formatted with rvsadm's own formatter and
+//! (`-L`, `-S`, `--timeout`, `--list-counters`) is formatted with rvsadm's own formatter and
 //! printed into the replay's output. Lines run in time order; lines with the same time in
 //! file order.
 use std::net::{IpAddr, Ipv4Addr};
@@ -106,7 +106,7 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Entry>, String> {
             None => {
                 errors.push(format!(
                     "{name}:{line}: a script applies changes and prints listings \
-                     (-L, -S, --timeout, --counters); not {}",
+                     (-L, -S, --timeout, --list-counters); not {}",
                     args.join(" ")
                 ));
                 continue;
