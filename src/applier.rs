@@ -8,6 +8,15 @@
 //! the new snapshot or none does. The workers swap it in at the start of their next poll,
 //! between two bursts, so no packet sees half a change and established connections keep
 //! their entries (the snapshot carries stable ids).
+//!
+//! A removed service's connections keep running on the workers (as IPVS keeps them) until
+//! they end. Its VIP and FULLNAT local addresses therefore stay *draining* in the snapshots
+//! — answered for ARP and steered to the worker that owns each flow, but scheduling
+//! nothing — for as long as its statistics slot is retired (some connection still counts
+//! into it). A snapshot is only built on a change, so a drained address leaves the
+//! dataplane with the first change after its last connection ended.
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use control::config::Config;
@@ -27,6 +36,19 @@ pub struct SnapshotApplier {
     book: SharedBook,
     /// Snapshots sent to every worker so far (also the generation of the last one).
     sent: u64,
+    /// The last snapshot sent.
+    last: Option<Arc<Snapshot>>,
+    /// Removed services whose connections may still run, by service id.
+    draining: BTreeMap<u32, Draining>,
+}
+
+/// The addresses of a removed service, and the statistics slot that says whether any of
+/// its connections still runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Draining {
+    slot: u32,
+    vip: Ipv4Addr,
+    laddrs: Vec<Ipv4Addr>,
 }
 
 impl SnapshotApplier {
@@ -42,7 +64,39 @@ impl SnapshotApplier {
             tables,
             book,
             sent: 0,
+            last: None,
+            draining: BTreeMap::new(),
         }
+    }
+
+    /// The draining services after a change to `ids`: those whose slot was freed leave,
+    /// those of the last snapshot that `ids` lacks join.
+    fn draining_after(
+        &self,
+        ids: &Ids,
+        is_retired: impl Fn(u32) -> bool,
+    ) -> BTreeMap<u32, Draining> {
+        let mut next: BTreeMap<u32, Draining> = self
+            .draining
+            .iter()
+            .filter(|(_, d)| is_retired(d.slot))
+            .map(|(id, d)| (*id, d.clone()))
+            .collect();
+        if let Some(last) = &self.last {
+            let live: std::collections::BTreeSet<u32> =
+                ids.services().map(|(_, id)| id.0).collect();
+            for s in last.services.iter().filter(|s| !live.contains(&s.id)) {
+                next.insert(
+                    s.id,
+                    Draining {
+                        slot: s.stats_slot,
+                        vip: s.vip,
+                        laddrs: s.laddrs.clone(),
+                    },
+                );
+            }
+        }
+        next
     }
 }
 
@@ -52,8 +106,12 @@ impl Applier for SnapshotApplier {
         book.reclaim(&self.tables);
         let plan = book.slots.plan(ids).map_err(|e| e.to_string())?;
         let generation = self.sent + 1;
-        let snapshot =
+        let mut snapshot =
             compile(cfg, ids, &plan, &self.devices, generation).map_err(|e| e.to_string())?;
+        let draining = self.draining_after(ids, |slot| book.slots.is_retired(slot));
+        let vips: Vec<Ipv4Addr> = draining.values().map(|d| d.vip).collect();
+        let laddrs: Vec<Ipv4Addr> = draining.values().flat_map(|d| d.laddrs.clone()).collect();
+        snapshot.services.keep_draining(&vips, &laddrs);
         for (w, tx) in self.senders.iter().enumerate() {
             if tx.is_full() {
                 return Err(format!(
@@ -77,10 +135,13 @@ impl Applier for SnapshotApplier {
             }
         }
         self.sent = generation;
+        self.last = Some(snapshot);
+        self.draining = draining;
         book.commit(plan, generation, &self.tables);
         log::debug!(
-            "generation {generation}: {} service(s) sent to {} worker(s); {} statistics slot(s) free, {} retired",
-            snapshot.services.len(),
+            "generation {generation}: {} service(s) ({} draining) sent to {} worker(s); {} statistics slot(s) free, {} retired",
+            self.last.as_ref().map_or(0, |s| s.services.len()),
+            self.draining.len(),
             self.senders.len(),
             book.slots.free_count(),
             book.slots.retired_count()
@@ -94,6 +155,7 @@ mod tests {
     use super::*;
     use crate::counters::StatsBook;
     use crate::fleet::{FleetOptions, Seeds, build};
+    use crate::slots::SlotLookup;
     use control::director::{Caller, Director};
     use dataplane::port::pcap::PcapBuf;
     use proto::{Request, Response};
@@ -163,6 +225,68 @@ mod tests {
             .map(|s| s.generation)
             .collect();
         assert_eq!(gens, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_removed_service_stays_draining_while_its_connections_run() {
+        let fleet = build::<PcapBuf>(&FleetOptions {
+            workers: 1,
+            conn_capacity: 16,
+            stats_slots: 16,
+            seeds: Seeds::Fixed,
+        })
+        .unwrap();
+        let book = StatsBook::shared(16);
+        let applier = SnapshotApplier::new(
+            Devices::network(vec![[2, 0, 0, 0, 0, 2]]),
+            fleet.snapshots.clone(),
+            fleet.tables.clone(),
+            Arc::clone(&book),
+        );
+        let mut director = Director::new(config(16), Box::new(applier));
+        director.start().unwrap();
+        let caller = Caller::internal();
+        assert_eq!(
+            director.handle(add_service("10.0.0.100"), &caller),
+            Response::Ok
+        );
+        let id = director.ids().services().next().unwrap().1;
+        let slot = crate::counters::lock(&book).slots.service_slot(id).unwrap();
+        // One connection runs on the worker.
+        fleet.tables.slots[0].get(slot).unwrap().active.set(1);
+        let del: Request = serde_json::from_str(
+            r#"{"op":"del_service","key":{"addr":{"protocol":"tcp","addr":"10.0.0.100:80"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(director.handle(del, &caller), Response::Ok);
+        assert_eq!(
+            director.handle(add_service("10.0.0.101"), &caller),
+            Response::Ok
+        );
+        let updates = fleet.members[0].updates();
+        let latest = || {
+            std::iter::from_fn(|| updates.try_recv().ok())
+                .last()
+                .unwrap()
+        };
+        let vip: Ipv4Addr = "10.0.0.100".parse().unwrap();
+        let s = latest();
+        assert!(s.services.is_vip(vip), "still draining");
+        assert!(
+            s.services
+                .lookup(dataplane::conn::Proto::Tcp, vip, 80)
+                .is_none()
+        );
+        // The worker took every snapshot and the connection ended: the next change drops it.
+        fleet.tables.counters[0].snapshot_swaps.add(100);
+        fleet.tables.slots[0].get(slot).unwrap().active.set(0);
+        assert_eq!(
+            director.handle(add_service("10.0.0.102"), &caller),
+            Response::Ok
+        );
+        let s = latest();
+        assert!(!s.services.is_vip(vip));
+        assert!(s.services.is_vip("10.0.0.101".parse().unwrap()));
     }
 
     #[test]

@@ -74,6 +74,11 @@ enum Command {
         /// seconds after the first packet (pcap engine only).
         #[arg(long, value_name = "FILE")]
         script: Option<PathBuf>,
+        /// Replay several inputs in slices of this many microseconds of capture time, so
+        /// packets of different inputs reach the workers in capture order (pcap engine
+        /// only; without it each input is read in bursts, as net_pcap does).
+        #[arg(long, value_name = "US")]
+        slice_us: Option<u64>,
     },
     /// Measure the worker loop with the local responder over net_null ports (Mpps).
     Bench {
@@ -123,6 +128,7 @@ fn main() -> ExitCode {
             outputs,
             engine,
             script,
+            slice_us,
         } => replay::run(
             cfg,
             &replay::ReplayArgs {
@@ -133,6 +139,7 @@ fn main() -> ExitCode {
                     EngineArg::Pcap => replay::Engine::Pcap,
                 },
                 script,
+                slice_ns: slice_us.map(|us| us.saturating_mul(1000)),
             },
         ),
     };

@@ -244,6 +244,11 @@ impl SlotAllocator {
         }
     }
 
+    /// Whether `slot` was retired and is not free yet (its connections may still run).
+    pub fn is_retired(&self, slot: u32) -> bool {
+        self.retired.iter().any(|r| r.slot == slot)
+    }
+
     /// Frees the retired slots nothing counts into any more; returns them.
     pub fn reclaim(&mut self, reader: &dyn SlotReader) -> Vec<u32> {
         let acked = reader.acknowledged();
@@ -435,6 +440,7 @@ mod tests {
         let c2 = cfg(&[("10.0.0.1", &[])]);
         let ids = step(&mut alloc, &ids, &c2, 2, &w);
         assert_eq!(alloc.retired_count(), 1);
+        assert!(alloc.is_retired(dslot));
         *w.acked.borrow_mut() = 1;
         assert!(
             alloc.reclaim(&w).is_empty(),
@@ -448,6 +454,7 @@ mod tests {
         w.count(dslot, |v| v.active = 0);
         assert_eq!(alloc.reclaim(&w), [dslot]);
         assert_eq!(alloc.retired_count(), 0);
+        assert!(!alloc.is_retired(dslot));
         // A new server takes a slot; the freed one comes back last, then reads from zero.
         let c3 = cfg(&[("10.0.0.1", &["10.1.0.2", "10.1.0.3", "10.1.0.4"])]);
         let ids = step(&mut alloc, &ids, &c3, 3, &w);

@@ -11,9 +11,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use common::TempDir;
 use common::golden::{cli_golden_dir, daemon_golden_dir, live_state, restore_lines, scenarios};
 use common::live::{LiveDaemon, Run, live_skip_reason, runtime_toml};
-use common::TempDir;
 
 static LIVE: Mutex<()> = Mutex::new(());
 
@@ -83,7 +83,15 @@ fn every_golden_scenario_that_can_run_live_matches_ipvsadm() {
         };
         ok(&d, &["-C"]);
         let (tcp, fin, udp) = timeouts.unwrap_or((900, 120, 300));
-        ok(&d, &["--set", &tcp.to_string(), &fin.to_string(), &udp.to_string()]);
+        ok(
+            &d,
+            &[
+                "--set",
+                &tcp.to_string(),
+                &fin.to_string(),
+                &udp.to_string(),
+            ],
+        );
         if !lines.is_empty() {
             let r = d.rvsadm_with(&["-R"], Some(&lines), None);
             if r.code != 0 {
@@ -110,7 +118,10 @@ fn every_golden_scenario_that_can_run_live_matches_ipvsadm() {
         }
         if KNOWN_DIFFERENCES.contains(&s.name.as_str()) {
             if problems.is_empty() {
-                println!("{}: now matches ipvsadm; remove it from KNOWN_DIFFERENCES", s.name);
+                println!(
+                    "{}: now matches ipvsadm; remove it from KNOWN_DIFFERENCES",
+                    s.name
+                );
             } else {
                 println!("known difference: {}", problems.join("\n"));
             }
@@ -188,15 +199,25 @@ fn save_restore_round_trip_restart_and_a_corrupt_state_file() {
     let laddrs = ok(&d, &["-G", "-n"]);
     let timeouts = ok(&d, &["-L", "--timeout"]);
     assert_eq!(
-        timeouts,
-        "Timeout (tcp tcpfin udp): 3600 30 60\n",
+        timeouts, "Timeout (tcp tcpfin udp): 3600 30 60\n",
         "{timeouts}"
     );
     // ipvsadm -S does not save thresholds; --thresholds lists them.
-    assert!(saved.contains("-a -t 10.1.0.100:80 -r 10.1.0.11:8080 -m -w 3\n"), "{saved}");
+    assert!(
+        saved.contains("-a -t 10.1.0.100:80 -r 10.1.0.11:8080 -m -w 3\n"),
+        "{saved}"
+    );
     let thresholds = ok(&d, &["-Ln", "--thresholds"]);
-    assert!(thresholds.contains("  -> 10.1.0.11:8080               100        50"), "{thresholds}");
-    assert!(listing.contains("TCP  10.1.0.102:0 sh (sh-fallback,sh-port) persistent 600 mask 255.255.255.0"), "{listing}");
+    assert!(
+        thresholds.contains("  -> 10.1.0.11:8080               100        50"),
+        "{thresholds}"
+    );
+    assert!(
+        listing.contains(
+            "TCP  10.1.0.102:0 sh (sh-fallback,sh-port) persistent 600 mask 255.255.255.0"
+        ),
+        "{listing}"
+    );
     assert!(laddrs.contains("10.6.2.2"), "{laddrs}");
 
     // -S / -C / -R gives the same table back.
@@ -229,14 +250,21 @@ fn save_restore_round_trip_restart_and_a_corrupt_state_file() {
     std::fs::write(&d.state, text.replace("10.1.0.100", "10.1.0.199")).unwrap();
     d.restart();
     assert_eq!(ok(&d, &["-Sn"]), "");
-    assert_eq!(ok(&d, &["-L", "--timeout"]), "Timeout (tcp tcpfin udp): 900 120 300\n");
+    assert_eq!(
+        ok(&d, &["-L", "--timeout"]),
+        "Timeout (tcp tcpfin udp): 900 120 300\n"
+    );
     let aside: Vec<String> = std::fs::read_dir(&dir.0)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.starts_with("state.json.corrupt-"))
         .collect();
     assert_eq!(aside.len(), 1, "{aside:?}");
-    assert!(d.log_text().contains("checksum mismatch"), "{}", d.log_text());
+    assert!(
+        d.log_text().contains("checksum mismatch"),
+        "{}",
+        d.log_text()
+    );
     // And the next change writes a fresh state file.
     ok(&d, &["-A", "-t", "10.9.9.9:80"]);
     d.stop();

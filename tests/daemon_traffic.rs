@@ -24,8 +24,10 @@ const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
 const CONNS: u8 = 20;
 
 fn golden(name: &str) -> String {
-    std::fs::read_to_string(Path::new(ROOT).join(format!("tests/golden/daemon-traffic/{name}.stdout")))
-        .expect("golden")
+    std::fs::read_to_string(
+        Path::new(ROOT).join(format!("tests/golden/daemon-traffic/{name}.stdout")),
+    )
+    .expect("golden")
 }
 
 fn capture() -> Vec<(u64, Vec<u8>)> {
@@ -112,7 +114,10 @@ fn counters_connections_and_zero_after_forwarding_a_capture() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(got, want, "-Ln --stats");
-    assert_eq!(d.rvsadm(&["-Ln", "--stats", "--exact"]).stdout, golden("stats-exact"));
+    assert_eq!(
+        d.rvsadm(&["-Ln", "--stats", "--exact"]).stdout,
+        golden("stats-exact")
+    );
     assert_eq!(d.rvsadm(&["-Ln"]).stdout, golden("list"));
     assert_eq!(
         d.rvsadm(&["-Ln", "--stats", "-t", "10.0.0.100:80"]).stdout,
@@ -136,7 +141,10 @@ fn counters_connections_and_zero_after_forwarding_a_capture() {
     }
     assert_eq!(
         per_dest.into_iter().collect::<Vec<_>>(),
-        [("10.0.0.11:80".to_string(), 10), ("10.0.0.12:80".to_string(), 10)]
+        [
+            ("10.0.0.11:80".to_string(), 10),
+            ("10.0.0.12:80".to_string(), 10)
+        ]
     );
 
     // Named counters: the workers' and the port's.
@@ -173,10 +181,16 @@ fn counters_connections_and_zero_after_forwarding_a_capture() {
     let mut dest_of: BTreeMap<(Ipv4Addr, u16), [u8; 6]> = BTreeMap::new();
     for (frame, (_, sent)) in out.iter().zip(&records) {
         let seen = parse_tcp(frame).expect("TCP/IPv4");
-        assert_eq!(frame[12..], sent[12..], "only the Ethernet addresses change");
+        assert_eq!(
+            frame[12..],
+            sent[12..],
+            "only the Ethernet addresses change"
+        );
         assert_eq!(seen.src_mac, PORT_MAC);
         assert!(seen.dst_mac == RS1_MAC || seen.dst_mac == RS2_MAC);
-        let first = *dest_of.entry((seen.src, seen.sport)).or_insert(seen.dst_mac);
+        let first = *dest_of
+            .entry((seen.src, seen.sport))
+            .or_insert(seen.dst_mac);
         assert_eq!(first, seen.dst_mac, "a connection stays on its real server");
     }
 }

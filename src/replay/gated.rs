@@ -57,8 +57,7 @@ impl GatedQueue {
     }
 
     /// The capture time of the next record.
-    #[cfg(test)]
-    fn next_ts(&self) -> Option<u64> {
+    pub fn next_ts(&self) -> Option<u64> {
         self.input.get(self.next).map(|r| r.ts_ns)
     }
 

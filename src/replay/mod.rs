@@ -18,7 +18,13 @@
 //!   [`script`]): the inputs are held back at each line's time, the workers drained, the line
 //!   handed to the director, the inputs released. Every two seconds of capture time, the
 //!   rate estimators take a sample, as the kernel's timer does, so `--rate` listings in a
-//!   script are meaningful.
+//!   script are meaningful;
+//! - with several inputs, each queue delivers bursts of its own file, so packets of
+//!   different inputs interleave by bursts, not by time (as net_pcap delivers them: this is
+//!   what keeps the engines identical). Where order across inputs matters — a NAT reply in
+//!   one input to a SYN in the other — the pcap engine's `--slice-us N` replays in slices
+//!   of N µs of capture time: all inputs up to the slice's end, hand-offs settled, then the
+//!   next slice. Packets further apart than a slice then meet the workers in capture order.
 //!
 //! Drain is exact: the pcap engine stops when every input is delivered and two rounds of
 //! polling receive nothing (hand-offs settled); the dpdk engine waits until port 0 has
@@ -77,6 +83,8 @@ pub struct ReplayArgs {
     pub outputs: Vec<PathBuf>,
     pub engine: Engine,
     pub script: Option<PathBuf>,
+    /// Replay in slices of this many ns of capture time (pcap engine).
+    pub slice_ns: Option<u64>,
 }
 
 fn devarg_path(p: &Path) -> Result<String, RvsdError> {
@@ -125,10 +133,14 @@ fn prepare(mut cfg: Config, args: &ReplayArgs) -> Result<Prepared, RvsdError> {
             args.outputs.len()
         )));
     }
-    if args.engine == Engine::Dpdk && args.script.is_some() {
+    if args.engine == Engine::Dpdk && (args.script.is_some() || args.slice_ns.is_some()) {
         return Err(RvsdError::Other(
-            "--script needs --engine pcap (net_pcap cannot hold its input back)".into(),
+            "--script and --slice-us need --engine pcap (net_pcap cannot hold its input back)"
+                .into(),
         ));
+    }
+    if args.slice_ns == Some(0) {
+        return Err(RvsdError::Other("--slice-us must be at least 1".into()));
     }
     let captures = args
         .inputs
@@ -365,6 +377,35 @@ fn settle_pcap(workers: &mut [PcapWorker]) -> Result<(), RvsdError> {
     Ok(())
 }
 
+fn set_gates(workers: &mut [PcapWorker], gate: u64) {
+    for w in workers {
+        for q in w.queues_mut() {
+            q.set_gate(gate);
+        }
+    }
+}
+
+/// Replays every record captured before `until`, in slices of `slice` ns when given.
+fn advance(workers: &mut [PcapWorker], until: u64, slice: Option<u64>) -> Result<(), RvsdError> {
+    if let Some(slice) = slice {
+        loop {
+            let next = workers
+                .iter()
+                .flat_map(|w| w.queues().iter().filter_map(GatedQueue::next_ts))
+                .min();
+            match next {
+                Some(t) if t < until => {
+                    set_gates(workers, t.saturating_add(slice).min(until));
+                    settle_pcap(workers)?;
+                }
+                _ => break,
+            }
+        }
+    }
+    set_gates(workers, until);
+    settle_pcap(workers)
+}
+
 fn run_pcap(prepared: Prepared, args: &ReplayArgs) -> Result<(), RvsdError> {
     let Prepared {
         cfg,
@@ -395,20 +436,10 @@ fn run_pcap(prepared: Prepared, args: &ReplayArgs) -> Result<(), RvsdError> {
         ));
     }
     for (at, ev) in &events {
-        for w in &mut workers {
-            for q in w.queues_mut() {
-                q.set_gate(*at);
-            }
-        }
-        settle_pcap(&mut workers)?;
+        advance(&mut workers, *at, args.slice_ns)?;
         control.event(*at, ev);
     }
-    for w in &mut workers {
-        for q in w.queues_mut() {
-            q.set_gate(u64::MAX);
-        }
-    }
-    settle_pcap(&mut workers)?;
+    advance(&mut workers, u64::MAX, args.slice_ns)?;
     let total = totals(&control.tables);
     for w in workers {
         for q in w.into_queues() {

@@ -62,7 +62,11 @@ pub fn scenarios(dir: &Path, prefix: &str) -> Vec<Scenario> {
                 args: lines_of(&read("args").expect("args")),
                 stdout: read("stdout").expect("stdout"),
                 stderr: read("stderr").expect("stderr"),
-                exit: read("exit").expect("exit").trim().parse().expect("exit code"),
+                exit: read("exit")
+                    .expect("exit")
+                    .trim()
+                    .parse()
+                    .expect("exit code"),
                 stdin: read("stdin"),
                 user: read("user").map(|u| u.trim().to_string()),
                 after: match (read("after-args"), read("after")) {
@@ -213,11 +217,7 @@ pub fn restore_lines(state: &str) -> Result<(String, Option<(u32, u32, u32)>), S
                         _ => return Err(format!("tunnel {t}")),
                     }
                 }
-                services
-                    .last_mut()
-                    .ok_or("D before S")?
-                    .2
-                    .push(a);
+                services.last_mut().ok_or("D before S")?.2.push(a);
             }
             Some("L") => {
                 let a = format!("-P {key} -z {}", numbers[0]);

@@ -110,7 +110,10 @@ impl LiveDaemon {
             if let Some(child) = self.child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
             {
-                panic!("rvsd exited during start-up ({status}):\n{}", self.log_text());
+                panic!(
+                    "rvsd exited during start-up ({status}):\n{}",
+                    self.log_text()
+                );
             }
             if self.socket.exists() && self.rvsadm(&["-Ln"]).code == 0 {
                 return;
@@ -163,7 +166,10 @@ impl LiveDaemon {
     pub fn signal_and_wait(&mut self, signal: &str) -> Output {
         let child = self.child.take().expect("running");
         let pid = child.id().to_string();
-        let status = Command::new("kill").args([signal, &pid]).status().expect("kill");
+        let status = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
         assert!(status.success(), "kill {signal} {pid}");
         wait_with_deadline(child, Duration::from_secs(30))
     }
@@ -171,7 +177,12 @@ impl LiveDaemon {
     /// SIGTERM, and the exit must be clean.
     pub fn stop(&mut self) {
         let out = self.signal_and_wait("-TERM");
-        assert!(out.status.success(), "rvsd exit {}:\n{}", out.status, self.log_text());
+        assert!(
+            out.status.success(),
+            "rvsd exit {}:\n{}",
+            out.status,
+            self.log_text()
+        );
     }
 
     /// Starts rvsd again on the same configuration, socket and state file.
