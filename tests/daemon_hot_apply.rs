@@ -233,7 +233,7 @@ fn fields<'a>(listing: &'a str, name: &str) -> Vec<&'a str> {
         .lines()
         .map(str::split_whitespace)
         .map(Iterator::collect::<Vec<_>>)
-        .find(|f| f.iter().any(|w| *w == name))
+        .find(|f| f.contains(&name))
         .unwrap_or_else(|| panic!("{name} in\n{listing}"))
 }
 

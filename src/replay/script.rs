@@ -84,7 +84,7 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Entry>, String> {
             continue;
         };
         let at_ns = match time.parse::<f64>() {
-            Ok(s) if s.is_finite() && s >= 0.0 && s < 1e9 => (s * 1e9).round() as u64,
+            Ok(s) if (0.0..1e9).contains(&s) => (s * 1e9).round() as u64,
             _ => {
                 errors.push(format!(
                     "{name}:{line}: {time:?} is not a time in seconds after the first packet"

@@ -80,6 +80,9 @@ pub fn scenarios(dir: &Path, prefix: &str) -> Vec<Scenario> {
         .collect()
 }
 
+/// `--set` values: tcp, tcpfin, udp.
+pub type Timeouts = (u32, u32, u32);
+
 /// `state` as rvsadm can build it (what scripts/gen-daemon-goldens.py does to the oracle's
 /// tables): counters and connection counts zeroed, scheduler flags only on sh and mh,
 /// weights at most 65535.
@@ -116,7 +119,7 @@ pub fn live_state(state: &str) -> String {
 /// The rvsadm command lines (for `-R`) that build a state, and its timeouts; `Err` with the
 /// reason when rvsadm cannot build it (the oracle's table carries counters, connections or
 /// fwmark services, which only traffic or a kernel make).
-pub fn restore_lines(state: &str) -> Result<(String, Option<(u32, u32, u32)>), String> {
+pub fn restore_lines(state: &str) -> Result<(String, Option<Timeouts>), String> {
     let mut timeouts = None;
     // Per service: its -A line, its local addresses, its destinations.
     let mut services: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
