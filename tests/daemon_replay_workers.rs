@@ -194,3 +194,77 @@ fn check_config_reports_and_exits_with_its_verdict() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("{}:8", bad.display())), "{err}");
 }
+
+/// The kernel's estimator over `samples` two-second deltas of `delta` (its recurrence, its
+/// fixed point: `shift` 9 for packets and connections, 4 for bytes), read as ipvsadm shows
+/// it.
+fn kernel_rate(delta: u64, samples: usize, shift: u32, scale: u32, round: i64) -> u64 {
+    let mut avg = 0i64;
+    for _ in 0..samples {
+        let rate = (delta << shift) as i64;
+        avg += (rate - avg) >> 2;
+    }
+    ((avg + round) >> scale) as u64
+}
+
+#[test]
+fn rates_in_a_replay_follow_the_kernel_estimator_over_capture_time() {
+    // 10 new connections a second for 20 s (SYNs of 40 bytes), away from sample instants.
+    let dir = TempDir::new("replay-rates");
+    let t0 = 1_700_000_000_000_000_000u64;
+    let mut records = Vec::new();
+    for i in 0..200u32 {
+        let syn = Tcp {
+            src_mac: [2, 0, 0, 0, 0, 1],
+            dst_mac: PORT_MAC,
+            src: Ipv4Addr::new(10, 7, (i / 250) as u8, (i % 250 + 1) as u8),
+            dst: Ipv4Addr::new(10, 0, 0, 100),
+            sport: 1024 + i as u16,
+            dport: 80,
+            seq: 1,
+            ack: 0,
+            flags: SYN,
+            ttl: 63,
+            payload: Vec::new(),
+        };
+        records.push((t0 + 50_000_000 + u64::from(i) * 100_000_000, syn.frame()));
+    }
+    write_pcap(&dir.path("in.pcap"), &records);
+    let config = dir.path("rvs.toml");
+    std::fs::write(
+        &config,
+        config_toml().replace("workers = [0, 1]", "workers = [0]"),
+    )
+    .unwrap();
+    let script = dir.path("script.txt");
+    std::fs::write(&script, "19.99 -Ln --rate\n").unwrap();
+    let out = rvsd(&[
+        "replay",
+        "--engine",
+        "pcap",
+        "--config",
+        config.to_str().unwrap(),
+        "--script",
+        script.to_str().unwrap(),
+        "--in",
+        dir.path("in.pcap").to_str().unwrap(),
+        "--out",
+        dir.path("out.pcap").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Samples at 2, 4, ... 18 s: nine, each of 20 connections, packets and 800 bytes.
+    let cps = kernel_rate(20, 9, 9, 10, 0x1FF);
+    let bps = kernel_rate(800, 9, 4, 5, 0xF);
+    assert_eq!((cps, bps), (9, 370), "the recurrence itself");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("TCP  10.0.0.100:80"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let f: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(f[2..], ["9", "9", "0", "370", "0"], "{stdout}");
+}
