@@ -309,6 +309,10 @@ fn changes_under_traffic_lose_no_packet_of_an_established_connection() {
     assert_eq!(outs.len(), sent.len());
     let mut server_of: BTreeMap<(Ipv4Addr, u16), [u8; 6]> = BTreeMap::new();
     let mut seen_ids = std::collections::BTreeSet::new();
+    // Packets that passed after the change that would have cut them if changes cut
+    // connections: to the quiesced server, to the removed server, of the removed service,
+    // of the removed then re-added NAT server.
+    let (mut quiesced, mut removed, mut service_gone, mut nat_gone) = (0, 0, 0, 0);
     for frame in &outs {
         let o = parse_tcp(frame).expect("TCP/IPv4 with valid checksums");
         let id = if o.dst == DR_VIP || o.dst == RS3 {
@@ -322,6 +326,14 @@ fn changes_under_traffic_lose_no_packet_of_an_established_connection() {
             .unwrap_or_else(|| panic!("{id:?} was never sent: {o:?}"));
         assert!(seen_ids.insert(id), "{id:?} came out twice");
         assert_eq!(o.src_mac, PORT_MAC);
+        let t = s.at - T0;
+        if !s.nat {
+            quiesced += usize::from(o.dst_mac == RS_MACS[0] && t > 1300 * MS);
+            removed += usize::from(o.dst_mac == RS_MACS[1] && t > 2500 * MS);
+            service_gone += usize::from(t > 6000 * MS);
+        } else {
+            nat_gone += usize::from(t > 4100 * MS && t < 5200 * MS);
+        }
         if !s.nat {
             // DR: only the Ethernet header changes; one real server per connection.
             assert_eq!(frame[12..], s.frame[12..]);
@@ -339,6 +351,15 @@ fn changes_under_traffic_lose_no_packet_of_an_established_connection() {
         }
     }
     assert_eq!(seen_ids.len(), sent.len());
+    for (what, n) in [
+        ("to 10.0.0.11 after its weight went to 0", quiesced),
+        ("to 10.0.0.12 after it was removed", removed),
+        ("of 10.0.0.100:80 after it was removed", service_gone),
+        ("of 10.0.0.13:8080 while it was removed", nat_gone),
+    ] {
+        println!("{n} packets {what}");
+        assert!(n > 100, "only {n} packets {what}");
+    }
 
     // The scheduling followed the changes: connections that started after 10.0.0.11 was
     // quiesced (1.3 s) avoid it; after 10.0.0.12 was removed (2.5 s) they all go to

@@ -215,8 +215,7 @@ fn control<B: PacketBuf>(
         fleet.tables.clone(),
         Arc::clone(&book),
     );
-    let mut names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
-    names.truncate(cfg.ports.len());
+    let names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
     let status = DaemonStatus::new(
         fleet.commands.clone(),
         fleet.tables.clone(),
