@@ -19,7 +19,11 @@ use dataplane::stats::WorkerCounters;
 use dataplane::worker::{HandOffEnds, Output, PacketCtx, Stage, Verdict, Worker, WorkerSetup};
 use dpdk_sys::Eal;
 
+use control::director::Ids;
+
 use crate::error::{DpdkContext, RvsdError};
+use crate::slots::SlotAllocator;
+use crate::snapshot::Devices;
 use crate::{eal_args, ports, snapshot};
 
 /// The director's address in the bench configuration.
@@ -80,7 +84,16 @@ pub fn run(seconds: u64) -> Result<(), RvsdError> {
     let eal = Eal::init(&args).context(|| "initialising the DPDK EAL".to_string())?;
     let dp = ports::setup(&eal, &cfg, &devices, 1, false)?;
     let macs = dp.macs()?;
-    let snap = Arc::new(snapshot::build(&cfg, &macs, 1));
+    let snap = Arc::new(
+        snapshot::compile(
+            &cfg,
+            &Ids::new(),
+            &SlotAllocator::new(1),
+            &Devices::network(macs.clone()),
+            1,
+        )
+        .map_err(|e| RvsdError::Other(e.to_string()))?,
+    );
     let mut queues = Vec::new();
     for p in &dp.ports {
         queues.push(DpdkQueue::new(

@@ -1,72 +1,59 @@
-//! Loading the configuration file.
+//! Loading the configuration file: the one function every mode of rvsd starts with.
 //!
-//! One small function on purpose: the validating loader (line-numbered errors, semantic
-//! checks) belongs to `control::config`; when it exists, `load` becomes a call to it.
+//! The reading and validation are `control::config`'s (TOML or keepalived.conf, chosen by
+//! name and content; a TOML file may name a keepalived.conf that completes it with
+//! `daemon.keepalived_conf`). What is added here is what the daemon needs besides a valid
+//! configuration: warnings are logged, errors keep their `file:line:` form for the operator,
+//! and the few limits of *this* build (the dataplane's burst size) are checked before DPDK
+//! starts.
 use std::path::Path;
 
-use control::config::Config;
+use control::config::{Config, ConfigErrors, load_file};
 
-/// Why the configuration could not be loaded.
+/// Why the configuration could not be loaded; printed as is, one problem per line.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The file does not read or validate: every error with its file and line.
+    #[error("{0}")]
+    Invalid(ConfigErrors),
     #[error("{path}: {message}")]
-    Parse { path: String, message: String },
-    #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
+    Unrunnable { path: String, message: String },
 }
 
-/// Reads and parses `path` as an rvs TOML configuration.
+/// Reads and validates `path` (TOML or keepalived.conf); logs its warnings.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: shown.clone(),
-        source,
-    })?;
-    let cfg: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: shown.clone(),
-        message: e.to_string(),
-    })?;
-    check_runnable(&cfg).map_err(|message| ConfigError::Invalid {
-        path: shown,
+    let loaded = load_file(path).map_err(ConfigError::Invalid)?;
+    for w in &loaded.warnings {
+        log::warn!("{w}");
+    }
+    if loaded.sources.len() > 1 {
+        let files: Vec<String> = loaded
+            .sources
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        log::info!("configuration read from {}", files.join(", "));
+    }
+    check_runnable(&loaded.config).map_err(|message| ConfigError::Unrunnable {
+        path: path.display().to_string(),
         message,
     })?;
-    Ok(cfg)
+    Ok(loaded.config)
 }
 
-/// The few checks the daemon itself needs before it touches DPDK (the full validation is
-/// the control plane's).
+/// What this daemon needs beyond a valid configuration.
 fn check_runnable(cfg: &Config) -> Result<(), String> {
     if cfg.ports.is_empty() {
-        return Err("no [[ports]]: the director needs at least one port".into());
+        return Err("no [[ports]]: the director needs at least one port \
+                    (a keepalived.conf alone has none: name it from a TOML file with \
+                    daemon.keepalived_conf)"
+            .into());
     }
-    if cfg.dpdk.workers.is_empty() {
-        return Err("dpdk.workers is empty: give at least one worker core".into());
-    }
-    if cfg.dpdk.burst == 0 || usize::from(cfg.dpdk.burst) > dataplane::port::BURST_MAX {
+    if usize::from(cfg.dpdk.burst) > dataplane::port::BURST_MAX {
         return Err(format!(
             "dpdk.burst must be 1..={}",
             dataplane::port::BURST_MAX
         ));
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    for (i, core) in cfg.dpdk.workers.iter().enumerate() {
-        if !seen.insert(core) {
-            return Err(format!("dpdk.workers[{i}]: core {core} is listed twice"));
-        }
-    }
-    let mut names = std::collections::BTreeSet::new();
-    for (i, p) in cfg.ports.iter().enumerate() {
-        if !names.insert(p.name.as_str()) {
-            return Err(format!("ports[{i}].name: {:?} is used twice", p.name));
-        }
-        if p.device.trim().is_empty() {
-            return Err(format!("ports[{i}].device is empty"));
-        }
     }
     Ok(())
 }
@@ -75,10 +62,10 @@ fn check_runnable(cfg: &Config) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Config, String> {
-        let cfg: Config = toml::from_str(text).map_err(|e| e.to_string())?;
-        check_runnable(&cfg)?;
-        Ok(cfg)
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("rvsd-config-{}-{name}", std::process::id()));
+        std::fs::write(&p, text).unwrap();
+        p
     }
 
     #[test]
@@ -93,14 +80,27 @@ mod tests {
     }
 
     #[test]
-    fn unrunnable_configs_are_refused_with_the_reason() {
-        let no_ports = parse("[dpdk]\nworkers = [0]\n").unwrap_err();
-        assert!(no_ports.contains("no [[ports]]"), "{no_ports}");
-        let twice =
-            parse("[dpdk]\nworkers = [1, 1]\n[[ports]]\nname = \"dp0\"\ndevice = \"net_null0\"\n")
-                .unwrap_err();
-        assert!(twice.contains("core 1 is listed twice"), "{twice}");
-        let typo = parse("[[ports]]\nname = \"dp0\"\ndevise = \"net_null0\"\n").unwrap_err();
-        assert!(typo.contains("devise"), "{typo}");
+    fn errors_carry_file_and_line() {
+        let p = write(
+            "typo.toml",
+            "[dpdk]\nworkers = [1, 1]\n[[ports]]\nname = \"dp0\"\ndevise = \"net_null0\"\n",
+        );
+        let err = load(&p).unwrap_err().to_string();
+        let shown = p.display().to_string();
+        assert!(err.contains(&format!("{shown}:5:")), "{err}");
+        assert!(err.contains("devise"), "{err}");
+        let _ = std::fs::remove_file(&p);
+    }
+
+    #[test]
+    fn a_keepalived_conf_alone_is_valid_but_has_no_ports_to_run() {
+        let p = write(
+            "ka.conf",
+            "virtual_server 10.0.0.100 80 {\n    lb_kind DR\n    protocol TCP\n}\n",
+        );
+        let err = load(&p).unwrap_err().to_string();
+        assert!(err.contains("no [[ports]]"), "{err}");
+        assert!(err.contains("daemon.keepalived_conf"), "{err}");
+        let _ = std::fs::remove_file(&p);
     }
 }

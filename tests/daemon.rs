@@ -26,9 +26,12 @@ fn run_until_answered_then_signal(signal: &str) {
     std::fs::write(
         &config,
         format!(
-            "[dpdk]\neal_args = [\"-l\", \"0\", \"--no-huge\", \"--no-shconf\", \"-m\", \"256\", \"--no-telemetry\"]\n\
+            "[daemon]\ncontrol_socket = \"{sock}\"\nstate_file = \"{state}\"\n\
+             [dpdk]\neal_args = [\"-l\", \"0\", \"--no-huge\", \"--no-shconf\", \"-m\", \"256\", \"--no-telemetry\"]\n\
              workers = [0, 1]\nmbufs = 4095\nmbuf_cache = 64\n\n\
-             [[ports]]\nname = \"dp0\"\ndevice = \"{device}\"\naddresses = [\"10.0.0.2/24\"]\n"
+             [[ports]]\nname = \"dp0\"\ndevice = \"{device}\"\naddresses = [\"10.0.0.2/24\"]\n",
+            sock = dir.path("rvsd.sock").display(),
+            state = dir.path("state.json").display(),
         ),
     )
     .unwrap();

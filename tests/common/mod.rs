@@ -2,6 +2,10 @@
 //! directories, reading captures.
 #![allow(dead_code)]
 
+pub mod frames;
+pub mod golden;
+pub mod live;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

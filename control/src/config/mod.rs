@@ -16,6 +16,7 @@ pub mod check;
 pub mod describe;
 pub mod error;
 pub mod keepalived;
+pub mod merge;
 pub mod model;
 pub mod spans;
 pub mod suggest;
@@ -64,7 +65,8 @@ pub struct Loaded {
 
 /// Loads a configuration file, choosing the reader by name and content: `*.toml` is TOML,
 /// `*.conf` is keepalived.conf, anything else is TOML when its first meaningful line looks
-/// like TOML (`[table]` or `key = value`) and keepalived.conf otherwise.
+/// like TOML (`[table]` or `key = value`) and keepalived.conf otherwise. A TOML file that
+/// names a keepalived.conf (`daemon.keepalived_conf`) is completed with it ([`merge`]).
 pub fn load_file(path: impl AsRef<Path>) -> Result<Loaded, ConfigErrors> {
     let path = path.as_ref();
     let name = path.display().to_string();
@@ -72,7 +74,9 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Loaded, ConfigErrors> {
         .map_err(|e| ConfigErrors::single(&name, format!("cannot read the file: {e}")))?;
     let text = String::from_utf8_lossy(&text);
     match detect_format(path, &text) {
-        Format::Toml => toml_reader::load_toml_named(&text, &name, path),
+        Format::Toml => {
+            merge::with_keepalived(toml_reader::load_toml_named(&text, &name, path)?, path)
+        }
         Format::Keepalived => load_keepalived_file(path, &KeepalivedOptions::default()),
     }
 }

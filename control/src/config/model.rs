@@ -57,7 +57,23 @@ pub struct Daemon {
     pub control_group: Option<String>,
     /// Where changes made through rvsadm are persisted; `None` disables persistence.
     pub state_file: Option<String>,
+    /// A keepalived.conf whose virtual servers, local address groups, VRRP sections,
+    /// global_defs and lvs_timeouts complete this file (relative paths are relative to this
+    /// file's directory). Lets an operator migrating from keepalived keep that file as it is
+    /// and write only the DPDK runtime here; this file must then not define those sections
+    /// itself. Only honoured in the TOML file.
+    pub keepalived_conf: Option<String>,
+    /// Statistics slots per worker: one per virtual service and one per real server, plus
+    /// those of removed ones whose connections have not ended yet. Each costs 64 bytes per
+    /// worker; a change that needs more slots than this is refused.
+    pub stats_slots: u32,
 }
+
+/// Default of [`Daemon::stats_slots`].
+pub const DEFAULT_STATS_SLOTS: u32 = 65_536;
+
+/// Largest [`Daemon::stats_slots`] (256 MiB of counters per worker).
+pub const MAX_STATS_SLOTS: u32 = 4 * 1024 * 1024;
 
 impl Default for Daemon {
     fn default() -> Self {
@@ -65,6 +81,8 @@ impl Default for Daemon {
             control_socket: proto::DEFAULT_SOCKET.to_string(),
             control_group: None,
             state_file: Some("/var/lib/rvs/state.json".to_string()),
+            keepalived_conf: None,
+            stats_slots: DEFAULT_STATS_SLOTS,
         }
     }
 }

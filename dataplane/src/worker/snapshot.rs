@@ -238,6 +238,16 @@ impl ServiceTable {
         t
     }
 
+    /// Keeps answering for the addresses of removed services whose connections are still
+    /// draining: their VIPs and FULLNAT local addresses stay in the VIP and local-address
+    /// sets (ARP, flow ownership) although no service names them, so the remaining packets
+    /// of those connections reach the worker that holds them. New connections to them find
+    /// no service.
+    pub fn keep_draining(&mut self, vips: &[Ipv4Addr], laddrs: &[Ipv4Addr]) {
+        self.vips.extend(vips.iter().map(|a| u32::from(*a)));
+        self.laddrs.extend(laddrs.iter().map(|a| u32::from(*a)));
+    }
+
     /// The service for a packet to `vip:port`: the exact one, else the VIP's port-0
     /// service (IPVS's lookup order).
     #[inline]
@@ -310,6 +320,18 @@ mod tests {
         assert!(t.is_vip(vip));
         assert!(!t.is_vip("10.0.0.101".parse().unwrap()));
         assert!(t.is_laddr("10.0.0.50".parse().unwrap()));
+    }
+
+    #[test]
+    fn draining_addresses_stay_answered_without_a_service() {
+        let mut t = ServiceTable::new(vec![svc(1, Proto::Tcp, "10.0.0.100", 80)]);
+        let gone: Ipv4Addr = "10.0.0.101".parse().unwrap();
+        let laddr: Ipv4Addr = "10.0.0.60".parse().unwrap();
+        assert!(!t.is_vip(gone) && !t.is_laddr(laddr));
+        t.keep_draining(&[gone], &[laddr]);
+        assert!(t.is_vip(gone) && t.is_laddr(laddr));
+        assert!(t.lookup(Proto::Tcp, gone, 80).is_none());
+        assert_eq!(t.len(), 1);
     }
 
     #[test]

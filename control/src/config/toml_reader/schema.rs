@@ -95,6 +95,8 @@ fn keys(kind: Kind) -> &'static [(&'static str, Shape)] {
             ("control_socket", Leaf),
             ("control_group", Leaf),
             ("state_file", Leaf),
+            ("keepalived_conf", Leaf),
+            ("stats_slots", Leaf),
         ],
         Kind::Dpdk => &[
             ("eal_args", Leaf),
@@ -376,6 +378,7 @@ mod tests {
         };
         let mut cfg = Config::default();
         cfg.daemon.control_group = Some("rvs".into());
+        cfg.daemon.keepalived_conf = Some("keepalived.conf".into());
         cfg.ports.push(Port {
             name: "dp0".into(),
             device: "d".into(),

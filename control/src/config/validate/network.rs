@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use super::Problems;
-use crate::config::{Config, IfAddr};
+use crate::config::{Config, IfAddr, MAX_STATS_SLOTS};
 
 pub(super) fn check(cfg: &Config, errs: &mut Problems) {
     check_daemon_and_runtime(cfg, errs);
@@ -17,6 +17,24 @@ pub(super) fn check(cfg: &Config, errs: &mut Problems) {
 fn check_daemon_and_runtime(cfg: &Config, errs: &mut Problems) {
     if cfg.daemon.control_socket.trim().is_empty() {
         errs.push("daemon.control_socket", "the control socket path is empty");
+    }
+    let slots = cfg.daemon.stats_slots;
+    if slots == 0 || slots > MAX_STATS_SLOTS {
+        errs.push(
+            "daemon.stats_slots",
+            format!("{slots} statistics slots is out of range 1..={MAX_STATS_SLOTS}"),
+        );
+    }
+    if cfg
+        .daemon
+        .keepalived_conf
+        .as_ref()
+        .is_some_and(|p| p.trim().is_empty())
+    {
+        errs.push(
+            "daemon.keepalived_conf",
+            "the keepalived.conf path is empty",
+        );
     }
     let d = &cfg.dpdk;
     if d.burst == 0 || d.burst > 64 {
@@ -287,6 +305,29 @@ mod tests {
         assert_eq!(parse_mac("02:00:00:aa:bb:0f:11"), None);
         assert_eq!(parse_mac("2:00:00:aa:bb:0f"), None);
         assert_eq!(parse_mac("zz:00:00:aa:bb:0f"), None);
+    }
+
+    #[test]
+    fn stats_slots_and_keepalived_path_are_checked() {
+        let mut cfg = Config::default();
+        let mut errs = Problems::default();
+        check(&cfg, &mut errs);
+        assert!(errs.0.is_empty(), "{:?}", errs.0);
+        cfg.daemon.stats_slots = 0;
+        cfg.daemon.keepalived_conf = Some(" ".into());
+        check(&cfg, &mut errs);
+        let paths: Vec<&str> = errs.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["daemon.stats_slots", "daemon.keepalived_conf"]);
+        let mut errs = Problems::default();
+        cfg.daemon.stats_slots = MAX_STATS_SLOTS + 1;
+        cfg.daemon.keepalived_conf = None;
+        check(&cfg, &mut errs);
+        assert_eq!(errs.0.len(), 1);
+        assert!(errs.0[0].message.contains("out of range"), "{:?}", errs.0);
+        let mut errs = Problems::default();
+        cfg.daemon.stats_slots = MAX_STATS_SLOTS;
+        check(&cfg, &mut errs);
+        assert!(errs.0.is_empty());
     }
 
     #[test]
