@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use common::frames::{ACK, PSH, SYN, Tcp, parse_tcp, write_pcap};
+use common::frames::{ACK, PSH, SYN, Tcp, forwarded, parse_tcp, write_pcap};
 use common::{ROOT, TempDir, counter, frames, is_root, rvsd};
 
 const PORT_MAC: [u8; 6] = [0x02, 0x70, 0x63, 0x61, 0x70, 0x00];
@@ -138,14 +138,14 @@ fn two_workers_hand_flows_to_their_owner_and_both_engines_agree() {
     let sent: BTreeMap<Vec<u8>, ()> = ins
         .iter()
         .flatten()
-        .map(|(_, f)| (f[12..].to_vec(), ()))
+        .map(|(_, f)| (forwarded(f)[12..].to_vec(), ()))
         .collect();
     let mut servers: BTreeMap<(Ipv4Addr, u16), [u8; 6]> = BTreeMap::new();
     let mut per_server = [0usize; 2];
     for f in p0.iter().chain(&p1) {
         assert!(
             sent.contains_key(&f[12..]),
-            "only the Ethernet header changes"
+            "only the Ethernet header and the TTL change"
         );
         let s = parse_tcp(f).unwrap();
         let first = *servers.entry((s.src, s.sport)).or_insert(s.dst_mac);

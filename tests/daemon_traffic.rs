@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::frames::{ACK, PSH, SYN, Tcp, parse_tcp, write_pcap};
+use common::frames::{ACK, PSH, SYN, Tcp, forwarded, parse_tcp, write_pcap};
 use common::live::{LiveDaemon, live_skip_reason, runtime_toml};
 use common::{ROOT, TempDir};
 
@@ -173,7 +173,7 @@ fn counters_connections_and_zero_after_forwarding_a_capture() {
     assert_eq!(d.rvsadm(&["-Ln", "--stats"]).stdout, golden("zeroed-stats"));
     assert_eq!(d.rvsadm(&["-Ln"]).stdout, golden("list"));
 
-    // What left: every packet, only its Ethernet header rewritten, each connection on one
+    // What left: every packet, only its Ethernet header and TTL rewritten, each connection on one
     // real server.
     d.stop();
     let out = common::frames(&output);
@@ -183,8 +183,8 @@ fn counters_connections_and_zero_after_forwarding_a_capture() {
         let seen = parse_tcp(frame).expect("TCP/IPv4");
         assert_eq!(
             frame[12..],
-            sent[12..],
-            "only the Ethernet addresses change"
+            forwarded(sent)[12..],
+            "only the Ethernet addresses and the TTL change"
         );
         assert_eq!(seen.src_mac, PORT_MAC);
         assert!(seen.dst_mac == RS1_MAC || seen.dst_mac == RS2_MAC);

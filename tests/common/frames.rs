@@ -166,3 +166,23 @@ pub fn write_pcap(path: &Path, records: &[(u64, Vec<u8>)]) {
         .expect("write packet");
     }
 }
+
+/// `frame` as the director forwards it: TTL − 1 (IPVS decrements it like a router) with the
+/// IPv4 header checksum recomputed from scratch — independent of the dataplane's incremental
+/// update.
+pub fn forwarded(frame: &[u8]) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    f[22] -= 1;
+    f[24] = 0;
+    f[25] = 0;
+    let ihl = usize::from(f[14] & 0x0f) * 4;
+    let mut sum: u32 = 0;
+    for c in f[14..14 + ihl].chunks(2) {
+        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    f[24..26].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    f
+}
