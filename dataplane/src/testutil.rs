@@ -12,21 +12,28 @@ use crate::wire::ip::IpProtocol;
 use crate::wire::tcp::{self, Flags};
 use crate::wire::{EtherType, MacAddr, arp, ethernet, icmp, ipv4, udp};
 
-/// An in-memory queue: packets put into `input` are received in order, transmitted ones are
-/// collected in `out`.
+/// An in-memory queue: packets put into `input` are received in order (with their
+/// timestamps), transmitted ones are collected in `out`, at most `tx_room` per burst (a TX
+/// ring that fills up).
 pub struct MemQueue {
     pub input: Vec<(Option<u64>, Vec<u8>)>,
     pub next: usize,
     pub out: Vec<Vec<u8>>,
+    pub tx_room: usize,
     pool: Arc<BufPool>,
 }
 
 impl MemQueue {
     pub fn new(pool: &Arc<BufPool>) -> MemQueue {
+        MemQueue::with_input(pool, Vec::new())
+    }
+
+    pub fn with_input(pool: &Arc<BufPool>, input: Vec<(Option<u64>, Vec<u8>)>) -> MemQueue {
         MemQueue {
-            input: Vec::new(),
+            input,
             next: 0,
             out: Vec::new(),
+            tx_room: usize::MAX,
             pool: pool.clone(),
         }
     }
@@ -49,8 +56,8 @@ impl PortQueue for MemQueue {
         n
     }
     fn tx_burst(&mut self, bufs: &mut Burst<PcapBuf>) -> usize {
-        let n = bufs.len();
-        for b in bufs.drain(..) {
+        let n = bufs.len().min(self.tx_room);
+        for b in bufs.drain(..n) {
             self.out.push(b.data().to_vec());
         }
         n

@@ -12,6 +12,8 @@
 
 use std::net::Ipv4Addr;
 
+use dataplane::wire::checksum;
+
 /// IP protocol number of VRRP.
 pub const IPPROTO_VRRP: u8 = 112;
 /// The VRRP IPv4 multicast group.
@@ -81,38 +83,17 @@ impl Advert {
     }
 }
 
-/// RFC 1071 Internet checksum of `data`, starting from `initial` (a partial sum).
-fn ones_sum(data: &[u8], initial: u32) -> u32 {
-    let mut sum = initial;
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+/// The VRRP checksum rule of each version: v2 over the message alone, v3 with the IPv4
+/// pseudo-header too. Returns the value that goes in the checksum field (or 0 over a
+/// message whose checksum is right).
+fn vrrp_checksum(version: u8, msg: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> u16 {
+    let mut acc = checksum::raw_sum(msg);
+    if version == 3 {
+        // A VRRP message is at most 8 + 255 * 4 + 8 bytes.
+        let len = u16::try_from(msg.len()).unwrap_or(u16::MAX);
+        acc += u64::from(checksum::pseudo_header_v4(src, dst, IPPROTO_VRRP, len));
     }
-    if let [last] = chunks.remainder() {
-        sum += u32::from(*last) << 8;
-    }
-    sum
-}
-
-fn fold(mut sum: u32) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    // `sum` fits 16 bits after folding.
-    #[allow(clippy::cast_possible_truncation)]
-    let s = sum as u16;
-    !s
-}
-
-fn pseudo_sum(src: Ipv4Addr, dst: Ipv4Addr, len: usize) -> u32 {
-    let mut p = [0u8; 12];
-    p[0..4].copy_from_slice(&src.octets());
-    p[4..8].copy_from_slice(&dst.octets());
-    p[9] = IPPROTO_VRRP;
-    // A VRRP message is at most 8 + 255 * 4 + 8 bytes.
-    #[allow(clippy::cast_possible_truncation)]
-    p[10..12].copy_from_slice(&(len as u16).to_be_bytes());
-    ones_sum(&p, 0)
+    !checksum::fold(acc)
 }
 
 /// Parses an IPv4 packet (header included, as a raw socket delivers it) carrying a VRRP
@@ -151,12 +132,7 @@ pub fn parse(packet: &[u8]) -> Result<Advert, ParseError> {
     if vrrp.len() != expected {
         return Err(ParseError::Length);
     }
-    let sum = if version == 2 {
-        ones_sum(vrrp, 0)
-    } else {
-        ones_sum(vrrp, pseudo_sum(src, dst, vrrp.len()))
-    };
-    if fold(sum) != 0 {
+    if vrrp_checksum(version, vrrp, src, dst) != 0 {
         return Err(ParseError::Checksum);
     }
     let addrs = vrrp[HEADER_LEN..HEADER_LEN + count * 4]
@@ -241,12 +217,7 @@ pub fn build(spec: &AdvertSpec<'_>, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
     if spec.version == 2 {
         out.extend_from_slice(&auth_data(spec.password.unwrap_or(&[])));
     }
-    let sum = if spec.version == 2 {
-        ones_sum(&out, 0)
-    } else {
-        ones_sum(&out, pseudo_sum(src, dst, out.len()))
-    };
-    let csum = fold(sum);
+    let csum = vrrp_checksum(spec.version, &out, src, dst);
     out[6..8].copy_from_slice(&csum.to_be_bytes());
     out
 }
@@ -266,7 +237,7 @@ pub fn wrap_ipv4(vrrp: &[u8], src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, id: u16) ->
     ip[9] = IPPROTO_VRRP;
     ip[12..16].copy_from_slice(&src.octets());
     ip[16..20].copy_from_slice(&dst.octets());
-    let c = fold(ones_sum(&ip, 0));
+    let c = checksum::checksum(&ip);
     ip[10..12].copy_from_slice(&c.to_be_bytes());
     ip.extend_from_slice(vrrp);
     ip
@@ -308,7 +279,7 @@ mod tests {
         assert_eq!(&msg[8..12], &VIP.octets());
         assert_eq!(&msg[12..], b"secret\0\0");
         // The v2 checksum covers the VRRP message alone.
-        assert_eq!(fold(ones_sum(&msg, 0)), 0);
+        assert!(checksum::verify(&msg));
         let pkt = wrap_ipv4(&msg, ME, VRRP_GROUP, 255, 1);
         let a = parse(&pkt).unwrap();
         assert_eq!(
@@ -345,12 +316,9 @@ mod tests {
         assert_eq!(u16::from_be_bytes([msg[4], msg[5]]), 100);
         assert_eq!(msg.len(), 8 + 8);
         // Not valid without the pseudo-header...
-        assert_ne!(fold(ones_sum(&msg, 0)), 0);
+        assert!(!checksum::verify(&msg));
         // ...valid with it.
-        assert_eq!(
-            fold(ones_sum(&msg, pseudo_sum(ME, VRRP_GROUP, msg.len()))),
-            0
-        );
+        assert_eq!(vrrp_checksum(3, &msg, ME, VRRP_GROUP), 0);
         let a = parse(&wrap_ipv4(&msg, ME, VRRP_GROUP, 255, 9)).unwrap();
         assert_eq!((a.version, a.adver_int, a.priority), (3, 100, 200));
         assert_eq!(a.interval_us(), 1_000_000);

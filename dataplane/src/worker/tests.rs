@@ -3,56 +3,7 @@
 use super::*;
 use crate::port::PacketBuf;
 use crate::port::pcap::{BufPool, PcapBuf};
-
-/// An in-memory queue: `input` is received in order (with timestamps), transmitted packets
-/// are collected, and at most `tx_room` are accepted per burst.
-struct MemQueue {
-    input: Vec<(Option<u64>, Vec<u8>)>,
-    next: usize,
-    out: Vec<Vec<u8>>,
-    tx_room: usize,
-    pool: Arc<BufPool>,
-}
-
-impl MemQueue {
-    fn new(pool: &Arc<BufPool>, input: Vec<(Option<u64>, Vec<u8>)>) -> MemQueue {
-        MemQueue {
-            input,
-            next: 0,
-            out: Vec::new(),
-            tx_room: usize::MAX,
-            pool: pool.clone(),
-        }
-    }
-}
-
-impl PortQueue for MemQueue {
-    type Buf = PcapBuf;
-    fn rx_burst(&mut self, out: &mut Burst<PcapBuf>, max: usize) -> usize {
-        let mut n = 0;
-        while !out.is_full() && n < max {
-            let Some((ts, data)) = self.input.get(self.next) else {
-                break;
-            };
-            let mut b = self.pool.alloc().unwrap();
-            b.fill(data, *ts).unwrap();
-            out.push(b);
-            self.next += 1;
-            n += 1;
-        }
-        n
-    }
-    fn tx_burst(&mut self, bufs: &mut Burst<PcapBuf>) -> usize {
-        let n = bufs.len().min(self.tx_room);
-        for b in bufs.drain(..n) {
-            self.out.push(b.data().to_vec());
-        }
-        n
-    }
-    fn alloc(&mut self) -> Option<PcapBuf> {
-        self.pool.alloc()
-    }
-}
+use crate::testutil::MemQueue;
 
 /// Byte 0 chooses the verdict, byte 1 its argument; the stage writes the snapshot
 /// generation into byte 2 and the low byte of `now` into byte 3.
@@ -117,7 +68,7 @@ fn worker(
 #[test]
 fn verdicts_route_packets_and_count_drops() {
     let pool = BufPool::new(64);
-    let p0 = MemQueue::new(
+    let p0 = MemQueue::with_input(
         &pool,
         vec![
             (Some(1), vec![0, 1, 0, 0, 0xaa]), // to port 1
@@ -128,7 +79,7 @@ fn verdicts_route_packets_and_count_drops() {
             (Some(6), vec![3, 0, 0, 0]),       // to kernel: none configured
         ],
     );
-    let p1 = MemQueue::new(&pool, vec![]);
+    let p1 = MemQueue::with_input(&pool, vec![]);
     let (mut w, _tx) = worker(0, vec![p0, p1], HandOffEnds::none());
     assert_eq!(w.poll(), 6);
     let q = w.queues();
@@ -150,7 +101,7 @@ fn verdicts_route_packets_and_count_drops() {
 #[test]
 fn time_follows_packet_timestamps_and_timers_run_between_bursts() {
     let pool = BufPool::new(8);
-    let p0 = MemQueue::new(
+    let p0 = MemQueue::with_input(
         &pool,
         vec![
             (Some(1_000), vec![0, 0, 0, 0]),
@@ -171,7 +122,7 @@ fn time_follows_packet_timestamps_and_timers_run_between_bursts() {
 #[test]
 fn a_new_snapshot_applies_from_the_next_poll() {
     let pool = BufPool::new(8);
-    let p0 = MemQueue::new(&pool, vec![(None, vec![0, 0, 0, 0])]);
+    let p0 = MemQueue::with_input(&pool, vec![(None, vec![0, 0, 0, 0])]);
     let (mut w, tx) = worker(0, vec![p0], HandOffEnds::none());
     tx.send(Arc::new(Snapshot {
         generation: 5,
@@ -193,7 +144,7 @@ fn a_new_snapshot_applies_from_the_next_poll() {
 fn a_full_tx_queue_keeps_packets_pending_then_drops_on_flush() {
     let pool = BufPool::new(128);
     let input = (0..70).map(|_| (None, vec![0, 0, 0, 0])).collect();
-    let mut p0 = MemQueue::new(&pool, input);
+    let mut p0 = MemQueue::with_input(&pool, input);
     p0.tx_room = 0;
     let (mut w, _tx) = worker(0, vec![p0], HandOffEnds::none());
     w.poll();
@@ -214,8 +165,8 @@ fn handed_off_packets_are_processed_by_their_owner() {
     let pool = BufPool::new(16);
     let mut ends = handoff_mesh::<PcapBuf>(2, 4).into_iter();
     let (e0, e1) = (ends.next().unwrap(), ends.next().unwrap());
-    let a = MemQueue::new(&pool, vec![(None, vec![2, 1, 0, 0, 0x11])]);
-    let b = MemQueue::new(&pool, vec![]);
+    let a = MemQueue::with_input(&pool, vec![(None, vec![2, 1, 0, 0, 0x11])]);
+    let b = MemQueue::with_input(&pool, vec![]);
     let (mut w0, _t0) = worker(0, vec![a], e0);
     let (mut w1, _t1) = worker(1, vec![b], e1);
     w0.poll();
