@@ -15,6 +15,11 @@
 //! nothing — for as long as its statistics slot is retired (some connection still counts
 //! into it). A snapshot is only built on a change, so a drained address leaves the
 //! dataplane with the first change after its last connection ended.
+//!
+//! With VRRP, the snapshot carries only what this director may serve now
+//! ([`crate::ownership`]): services on the VIPs of instances that are not MASTER here are
+//! left out (their draining addresses too), and a MASTER instance's addresses without a
+//! service are answered for ARP. The VRRP wiring re-applies on every transition.
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -26,6 +31,7 @@ use dataplane::worker::Snapshot;
 
 use crate::counters::{SharedBook, lock};
 use crate::fleet::WorkerTables;
+use crate::ownership::VrrpOwnership;
 use crate::snapshot::{Devices, compile};
 
 /// Compiles and hands snapshots to the workers (see the module documentation).
@@ -40,6 +46,8 @@ pub struct SnapshotApplier {
     last: Option<Arc<Snapshot>>,
     /// Removed services whose connections may still run, by service id.
     draining: BTreeMap<u32, Draining>,
+    /// Which VRRP addresses are served now (none without VRRP).
+    ownership: VrrpOwnership,
 }
 
 /// The addresses of a removed service, and the statistics slot that says whether any of
@@ -66,7 +74,14 @@ impl SnapshotApplier {
             sent: 0,
             last: None,
             draining: BTreeMap::new(),
+            ownership: VrrpOwnership::default(),
         }
+    }
+
+    /// Serves only the VRRP addresses `ownership` says this director owns.
+    pub fn with_vrrp(mut self, ownership: VrrpOwnership) -> SnapshotApplier {
+        self.ownership = ownership;
+        self
     }
 
     /// The draining services after a change to `ids`: those whose slot was freed leave,
@@ -106,11 +121,17 @@ impl Applier for SnapshotApplier {
         book.reclaim(&self.tables);
         let plan = book.slots.plan(ids).map_err(|e| e.to_string())?;
         let generation = self.sent + 1;
-        let mut snapshot =
-            compile(cfg, ids, &plan, &self.devices, generation).map_err(|e| e.to_string())?;
+        let owned = self.ownership.view();
+        let mut snapshot = compile(&owned.served(cfg), ids, &plan, &self.devices, generation)
+            .map_err(|e| e.to_string())?;
         let draining = self.draining_after(ids, |slot| book.slots.is_retired(slot));
-        let vips: Vec<Ipv4Addr> = draining.values().map(|d| d.vip).collect();
+        let mut vips: Vec<Ipv4Addr> = draining
+            .values()
+            .map(|d| d.vip)
+            .filter(|v| !owned.withheld.contains(v))
+            .collect();
         let laddrs: Vec<Ipv4Addr> = draining.values().flat_map(|d| d.laddrs.clone()).collect();
+        vips.extend(owned.bare_addresses(cfg));
         snapshot.services.keep_draining(&vips, &laddrs);
         for (w, tx) in self.senders.iter().enumerate() {
             if tx.is_full() {

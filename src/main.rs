@@ -18,12 +18,16 @@ mod daemon;
 mod eal_args;
 mod error;
 mod fleet;
+mod health;
+mod kport;
+mod ownership;
 mod ports;
 mod replay;
 mod report;
 mod slots;
 mod snapshot;
 mod status;
+mod vrrp;
 
 /// `rvsd --version`: the crate version, the DPDK it was built against, the git revision.
 const VERSION: &str = concat!(
