@@ -176,6 +176,7 @@ mod tests {
     use super::*;
     use crate::counters::StatsBook;
     use crate::fleet::{FleetOptions, Seeds, build};
+    use crate::ownership::VrrpOwnership;
     use crate::slots::SlotLookup;
     use control::director::{Caller, Director};
     use dataplane::port::pcap::PcapBuf;
@@ -341,5 +342,77 @@ mod tests {
         assert_eq!(ok, crate::fleet::SNAPSHOT_QUEUE);
         assert!(refusal.contains("has not taken the last"), "{refusal}");
         assert_eq!(director.configured().services.len(), ok - 1);
+    }
+
+    #[test]
+    fn vrrp_addresses_are_served_only_while_their_instance_is_master() {
+        let fleet = build::<PcapBuf>(&FleetOptions {
+            workers: 1,
+            conn_capacity: 16,
+            stats_slots: 16,
+            seeds: Seeds::Fixed,
+        })
+        .unwrap();
+        let mut cfg = config(16);
+        let vrrp: Config = toml::from_str(
+            r#"
+            [[services]]
+            protocol = "tcp"
+            address = "10.0.0.100"
+            port = 80
+            [[services.real_servers]]
+            address = "10.0.0.11"
+            [[services]]
+            protocol = "udp"
+            address = "10.0.0.150"
+            port = 53
+            [[vrrp_instances]]
+            name = "VI_1"
+            interface = "dp0"
+            virtual_router_id = 51
+            virtual_ipaddress = [{ address = "10.0.0.100/32" }, { address = "10.0.0.254/24" }]
+            "#,
+        )
+        .unwrap();
+        cfg.services = vrrp.services;
+        cfg.vrrp_instances = vrrp.vrrp_instances;
+        let ownership = VrrpOwnership::from_config(&cfg);
+        let applier = SnapshotApplier::new(
+            Devices::network(vec![[2, 0, 0, 0, 0, 2]]),
+            fleet.snapshots.clone(),
+            fleet.tables.clone(),
+            StatsBook::shared(16),
+        )
+        .with_vrrp(ownership.clone());
+        let mut director = Director::new(cfg, Box::new(applier));
+        director.start().unwrap();
+        let updates = fleet.members[0].updates();
+        let latest = || {
+            std::iter::from_fn(|| updates.try_recv().ok())
+                .last()
+                .unwrap()
+        };
+        let ip = |s: &str| -> Ipv4Addr { s.parse().unwrap() };
+        let tcp = dataplane::conn::Proto::Tcp;
+        // BACKUP (the start): the VRRP service and address are out, the other is in.
+        let s = latest();
+        assert!(s.services.lookup(tcp, ip("10.0.0.100"), 80).is_none());
+        assert!(!s.services.is_vip(ip("10.0.0.100")));
+        assert!(!s.services.is_vip(ip("10.0.0.254")));
+        assert!(s.services.is_vip(ip("10.0.0.150")));
+        // MASTER: one re-apply brings both in; the bare address answers ARP only.
+        assert!(ownership.set_master("VI_1", true));
+        director.reapply().unwrap();
+        let s = latest();
+        assert!(s.services.lookup(tcp, ip("10.0.0.100"), 80).is_some());
+        assert!(s.services.is_vip(ip("10.0.0.254")));
+        assert!(s.services.lookup(tcp, ip("10.0.0.254"), 80).is_none());
+        // The listing shows the service either way, as ipvsadm does on a BACKUP.
+        assert_eq!(director.effective().services.len(), 2);
+        assert!(ownership.set_master("VI_1", false));
+        director.reapply().unwrap();
+        let s = latest();
+        assert!(!s.services.is_vip(ip("10.0.0.100")));
+        assert_eq!(s.services.len(), 1);
     }
 }
