@@ -652,6 +652,8 @@ fn spoofed_and_malformed_adverts_through_the_dataplane_change_nothing() {
     };
     let rvsd = Rvsd::start(&lab, 1, "spoof", &Vrrp::default().prio(150).rvs_toml(""));
     assert!(wait_for(Duration::from_secs(6), || is_state(&rvsd, "MASTER")).is_some());
+    // Becoming MASTER was one snapshot; nothing else changes the table here.
+    let swaps = rvsd.counter("snapshot_swaps");
     let router_if = lab.node(NodeId::Router).unwrap().ifname().to_string();
     let send = |frames: Vec<Vec<u8>>| {
         lab.send_frames(NodeId::Router, &router_if, &frames)
@@ -684,6 +686,11 @@ fn spoofed_and_malformed_adverts_through_the_dataplane_change_nothing() {
     );
     let list = rvsd.rvsadm(&["--list-vrrp"]).stdout;
     assert!(list.contains("dropped 9"), "{list}");
+    assert_eq!(
+        rvsd.counter("snapshot_swaps"),
+        swaps,
+        "a dropped advert changed the table"
+    );
 
     // The control: the same forger with the right password, TTL and checksum wins.
     send(vec![forged(254, b"s3cret", 255, false)]);
@@ -694,4 +701,13 @@ fn spoofed_and_malformed_adverts_through_the_dataplane_change_nothing() {
     );
     let list = rvsd.rvsadm(&["--list-vrrp"]).stdout;
     assert!(list.contains("master 10.0.0.1"), "{list}");
+    // Leaving MASTER is exactly one snapshot change: the VIP's services go out together.
+    assert!(
+        wait_for(Duration::from_secs(2), || rvsd.counter("snapshot_swaps")
+            == swaps + 1)
+        .is_some(),
+        "{} swaps after {swaps}",
+        rvsd.counter("snapshot_swaps")
+    );
+    assert!(rvsd.counter("snapshot_swaps") == swaps + 1);
 }

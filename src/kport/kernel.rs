@@ -21,13 +21,15 @@
 //!   the start: `rte_eth_dev_start` replays the port's own (random) MAC into the kernel
 //!   interface (measured: a MAC set before the start was gone after it). The PMD's record
 //!   of its MAC stays the random one, which nothing on the data path reads.
-//! * `ip link set up`, the port's IPv4 addresses with their prefix lengths (`ip addr replace`, which also gives the kernel the connected routes), then the
-//! configured static routes of the port (`ip route replace ... proto static`), so the
-//! kernel routes its own traffic — health checks to real servers on the LAN, answers to a
-//! client behind the router — through the TAP the way the dataplane routes. A configured
-//! route replaces a kernel route of the same prefix (the dataplane's table wins, as in the
-//! dataplane, where a static route replaces a connected one). The TAP disappears when rvsd
-//! closes it, and its addresses and routes with it.
+//! * `ip link set up`, the port's IPv4 addresses with their prefix lengths (`ip addr
+//!   replace`, which also gives the kernel the connected routes), then the configured
+//!   static routes of the port (`ip route replace ... proto static`), so the kernel routes
+//!   its own traffic — health checks to real servers on the LAN, answers to a client
+//!   behind the router — through the TAP the way the dataplane routes. A configured route
+//!   replaces a kernel route of the same prefix (the dataplane's table wins, as in the
+//!   dataplane, where a static route replaces a connected one).
+//!
+//! The TAP disappears when rvsd closes it, and its addresses and routes with it.
 //!
 //! A network port that is itself a kernel interface (`net_af_packet,iface=X`, a veth in
 //! the lab) needs one more thing: the kernel still receives every frame on X, and once the
