@@ -46,7 +46,9 @@ use control::health::{HealthEvent, HealthHost};
 use control::socket::{ControlServer, SocketOptions};
 use control::vrrp::VrrpHost;
 use control::vrrp::resolve::Resolved;
+use crossbeam_channel::Sender;
 use dataplane::fwd::ForwardStage;
+use dataplane::fwd::StageCommand;
 use dataplane::port::dpdk::DpdkQueue;
 use dataplane::stats::CounterValues;
 use dataplane::worker::{Worker, WorkerSetup};
@@ -208,29 +210,9 @@ fn run_on_ports(
         health: Some((health_host, None)),
         vrrp: None,
     };
-    let control = start_control_plane(director, cfg, &book, &tables, ha).and_then(|mut c| {
-        let wired = c
-            .wire_health(health_events)
-            .and_then(|()| match vrrp_config {
-                Some(resolved) => c.start_vrrp(
-                    resolved,
-                    vrrp::EventSinks {
-                        ownership,
-                        director: c.handle.clone(),
-                        garp_worker: garp_worker
-                            .ok_or_else(|| RvsdError::Other("no worker".into()))?,
-                        ports: cfg
-                            .ports
-                            .iter()
-                            .enumerate()
-                            .filter_map(|(i, p)| Some((p.name.clone(), u16::try_from(i).ok()?)))
-                            .collect(),
-                    },
-                    &vrrp_board,
-                ),
-                None => Ok(()),
-            });
-        match wired {
+    let started = start_control_plane(director, cfg, &book, &tables, ha).and_then(|mut c| {
+        let vrrp = vrrp_config.map(|resolved| (resolved, ownership, garp_worker));
+        match c.wire_high_availability(cfg, health_events, vrrp, &vrrp_board) {
             Ok(()) => Ok(c),
             Err(e) => {
                 c.stop();
@@ -238,7 +220,7 @@ fn run_on_ports(
             }
         }
     });
-    let control = match control {
+    let control = match started {
         Ok(c) => c,
         Err(e) => {
             stop_workers.store(true, Ordering::Relaxed);
@@ -313,7 +295,37 @@ struct ControlPlane {
     ha: HighAvailability,
 }
 
+/// What VRRP needs once the director runs: its configuration, the ownership the applier
+/// reads, and worker 0's command channel (for gratuitous ARPs).
+type VrrpStart = (Resolved, VrrpOwnership, Option<Sender<StageCommand>>);
+
 impl ControlPlane {
+    /// Starts the health events thread, then VRRP and its events thread (if configured).
+    fn wire_high_availability(
+        &mut self,
+        cfg: &Config,
+        health_events: std::sync::mpsc::Receiver<HealthEvent>,
+        vrrp: Option<VrrpStart>,
+        board: &OnceLock<control::vrrp::StatusBoard>,
+    ) -> Result<(), RvsdError> {
+        self.wire_health(health_events)?;
+        let Some((resolved, ownership, garp_worker)) = vrrp else {
+            return Ok(());
+        };
+        let sinks = vrrp::EventSinks {
+            ownership,
+            director: self.handle.clone(),
+            garp_worker: garp_worker.ok_or_else(|| RvsdError::Other("no worker".into()))?,
+            ports: cfg
+                .ports
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((p.name.clone(), u16::try_from(i).ok()?)))
+                .collect(),
+        };
+        self.start_vrrp(resolved, sinks, board)
+    }
+
     /// Starts the thread that hands checker verdicts to the director.
     fn wire_health(
         &mut self,
