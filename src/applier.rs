@@ -15,6 +15,11 @@
 //! nothing — for as long as its statistics slot is retired (some connection still counts
 //! into it). A snapshot is only built on a change, so a drained address leaves the
 //! dataplane with the first change after its last connection ended.
+//!
+//! With VRRP, the snapshot carries only what this director may serve now
+//! ([`crate::ownership`]): services on the VIPs of instances that are not MASTER here are
+//! left out (their draining addresses too), and a MASTER instance's addresses without a
+//! service are answered for ARP. The VRRP wiring re-applies on every transition.
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -26,6 +31,7 @@ use dataplane::worker::Snapshot;
 
 use crate::counters::{SharedBook, lock};
 use crate::fleet::WorkerTables;
+use crate::ownership::VrrpOwnership;
 use crate::snapshot::{Devices, compile};
 
 /// Compiles and hands snapshots to the workers (see the module documentation).
@@ -40,6 +46,8 @@ pub struct SnapshotApplier {
     last: Option<Arc<Snapshot>>,
     /// Removed services whose connections may still run, by service id.
     draining: BTreeMap<u32, Draining>,
+    /// Which VRRP addresses are served now (none without VRRP).
+    ownership: VrrpOwnership,
 }
 
 /// The addresses of a removed service, and the statistics slot that says whether any of
@@ -66,7 +74,14 @@ impl SnapshotApplier {
             sent: 0,
             last: None,
             draining: BTreeMap::new(),
+            ownership: VrrpOwnership::default(),
         }
+    }
+
+    /// Serves only the VRRP addresses `ownership` says this director owns.
+    pub fn with_vrrp(mut self, ownership: VrrpOwnership) -> SnapshotApplier {
+        self.ownership = ownership;
+        self
     }
 
     /// The draining services after a change to `ids`: those whose slot was freed leave,
@@ -106,11 +121,17 @@ impl Applier for SnapshotApplier {
         book.reclaim(&self.tables);
         let plan = book.slots.plan(ids).map_err(|e| e.to_string())?;
         let generation = self.sent + 1;
-        let mut snapshot =
-            compile(cfg, ids, &plan, &self.devices, generation).map_err(|e| e.to_string())?;
+        let owned = self.ownership.view();
+        let mut snapshot = compile(&owned.served(cfg), ids, &plan, &self.devices, generation)
+            .map_err(|e| e.to_string())?;
         let draining = self.draining_after(ids, |slot| book.slots.is_retired(slot));
-        let vips: Vec<Ipv4Addr> = draining.values().map(|d| d.vip).collect();
+        let mut vips: Vec<Ipv4Addr> = draining
+            .values()
+            .map(|d| d.vip)
+            .filter(|v| !owned.withheld.contains(v))
+            .collect();
         let laddrs: Vec<Ipv4Addr> = draining.values().flat_map(|d| d.laddrs.clone()).collect();
+        vips.extend(owned.bare_addresses(cfg));
         snapshot.services.keep_draining(&vips, &laddrs);
         for (w, tx) in self.senders.iter().enumerate() {
             if tx.is_full() {
@@ -155,6 +176,7 @@ mod tests {
     use super::*;
     use crate::counters::StatsBook;
     use crate::fleet::{FleetOptions, Seeds, build};
+    use crate::ownership::VrrpOwnership;
     use crate::slots::SlotLookup;
     use control::director::{Caller, Director};
     use dataplane::port::pcap::PcapBuf;
@@ -320,5 +342,77 @@ mod tests {
         assert_eq!(ok, crate::fleet::SNAPSHOT_QUEUE);
         assert!(refusal.contains("has not taken the last"), "{refusal}");
         assert_eq!(director.configured().services.len(), ok - 1);
+    }
+
+    #[test]
+    fn vrrp_addresses_are_served_only_while_their_instance_is_master() {
+        let fleet = build::<PcapBuf>(&FleetOptions {
+            workers: 1,
+            conn_capacity: 16,
+            stats_slots: 16,
+            seeds: Seeds::Fixed,
+        })
+        .unwrap();
+        let mut cfg = config(16);
+        let vrrp: Config = toml::from_str(
+            r#"
+            [[services]]
+            protocol = "tcp"
+            address = "10.0.0.100"
+            port = 80
+            [[services.real_servers]]
+            address = "10.0.0.11"
+            [[services]]
+            protocol = "udp"
+            address = "10.0.0.150"
+            port = 53
+            [[vrrp_instances]]
+            name = "VI_1"
+            interface = "dp0"
+            virtual_router_id = 51
+            virtual_ipaddress = [{ address = "10.0.0.100/32" }, { address = "10.0.0.254/24" }]
+            "#,
+        )
+        .unwrap();
+        cfg.services = vrrp.services;
+        cfg.vrrp_instances = vrrp.vrrp_instances;
+        let ownership = VrrpOwnership::from_config(&cfg);
+        let applier = SnapshotApplier::new(
+            Devices::network(vec![[2, 0, 0, 0, 0, 2]]),
+            fleet.snapshots.clone(),
+            fleet.tables.clone(),
+            StatsBook::shared(16),
+        )
+        .with_vrrp(ownership.clone());
+        let mut director = Director::new(cfg, Box::new(applier));
+        director.start().unwrap();
+        let updates = fleet.members[0].updates();
+        let latest = || {
+            std::iter::from_fn(|| updates.try_recv().ok())
+                .last()
+                .unwrap()
+        };
+        let ip = |s: &str| -> Ipv4Addr { s.parse().unwrap() };
+        let tcp = dataplane::conn::Proto::Tcp;
+        // BACKUP (the start): the VRRP service and address are out, the other is in.
+        let s = latest();
+        assert!(s.services.lookup(tcp, ip("10.0.0.100"), 80).is_none());
+        assert!(!s.services.is_vip(ip("10.0.0.100")));
+        assert!(!s.services.is_vip(ip("10.0.0.254")));
+        assert!(s.services.is_vip(ip("10.0.0.150")));
+        // MASTER: one re-apply brings both in; the bare address answers ARP only.
+        assert!(ownership.set_master("VI_1", true));
+        director.reapply().unwrap();
+        let s = latest();
+        assert!(s.services.lookup(tcp, ip("10.0.0.100"), 80).is_some());
+        assert!(s.services.is_vip(ip("10.0.0.254")));
+        assert!(s.services.lookup(tcp, ip("10.0.0.254"), 80).is_none());
+        // The listing shows the service either way, as ipvsadm does on a BACKUP.
+        assert_eq!(director.effective().services.len(), 2);
+        assert!(ownership.set_master("VI_1", false));
+        director.reapply().unwrap();
+        let s = latest();
+        assert!(!s.services.is_vip(ip("10.0.0.100")));
+        assert_eq!(s.services.len(), 1);
     }
 }

@@ -5,37 +5,50 @@
 //! ```text
 //!  main ──── waits for SIGINT/SIGTERM, then stops everything in order
 //!  rvs-worker-N (one per dpdk.workers core, pinned, DPDK-registered)
-//!        poll loop: ForwardStage over queue N of every port
+//!        poll loop: ForwardStage over queue N of every port (network ports, then TAPs)
 //!  rvs-director   the Director: every request, one at a time (control::director::actor)
 //!  rvs-control    the control socket (tokio, current-thread)
 //!  rvs-stats      every 2 s: rate estimation, freeing retired statistics slots
+//!  rvs-health     the health checkers (tokio, current-thread; control::health::host)
+//!  rvs-health-events   checker verdicts → the director ([`crate::health`])
+//!  rvs-vrrp       the VRRP driver (tokio, current-thread; control::vrrp::host)
+//!  rvs-vrrp-events     ownership → snapshot, gratuitous ARP → worker 0 ([`crate::vrrp`])
 //! ```
 //!
-//! Start-up: EAL → pool and ports (one queue per worker) → the workers' stages and
-//! channels ([`crate::fleet`]) → the [`Director`] over the configuration, restored from the
-//! state file, with the [`SnapshotApplier`], [`DaemonStats`] and [`DaemonStatus`] → the
-//! first snapshot is queued for every worker (`Director::start`) → the worker threads start
-//! and take it at their first poll → the director thread, the control socket and the
-//! estimator start. A configuration the dataplane cannot run (IPv6 services, say) stops
-//! start-up with the reason before any worker runs.
+//! Start-up: EAL (which creates the network ports' devices and one net_tap per
+//! `kernel_port`) → pool and network ports (one queue per worker) → the kernel-side ports,
+//! their kernel interfaces given the port's MAC, addresses and routes ([`crate::kport`])
+//! → the workers' stages and channels ([`crate::fleet`]) → the [`Director`] over the
+//! configuration, restored from the state file, with the [`SnapshotApplier`],
+//! [`DaemonStats`] and [`DaemonStatus`] → the health checkers on the configured services →
+//! the first snapshot is queued for every worker (`Director::start`; VRRP addresses are
+//! not served until their instance is MASTER) → the worker threads start and take it at
+//! their first poll → the director thread, the control socket, the estimator → the health
+//! events thread → VRRP (its sockets on the TAPs) and its events thread. A configuration
+//! the dataplane cannot run (IPv6 services, say) stops start-up with the reason before any
+//! worker runs.
 //!
 //! Shut-down on SIGINT/SIGTERM, control plane first so no change arrives at stopped
-//! workers: control socket (its file removed) → director thread → estimator → workers
-//! (each finishes its burst, flushes, returns its queues) → ports stopped and closed →
-//! the EAL, cleaned up when its last holder goes.
-//!
-//! Not wired yet, with their seams: the kernel-side TAP ports (the snapshot compiler
-//! already places them when [`Devices::kernel_macs`] names one), health checkers and VRRP
-//! (they reach the director through the same [`DirectorHandle`] as the socket).
-use std::sync::Arc;
+//! workers, VRRP first of all so that a master's priority-0 advert still leaves through
+//! the running dataplane: VRRP (priority 0, addresses released) → health checkers →
+//! control socket (its file removed) → director thread → estimator → workers (each
+//! finishes its burst, flushes, returns its queues) → ports stopped and closed (the TAPs
+//! vanish from the kernel with their addresses) → the EAL, cleaned up when its last holder
+//! goes.
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use control::config::Config;
 use control::director::{Director, DirectorHandle, Restored};
+use control::health::{HealthEvent, HealthHost};
 use control::socket::{ControlServer, SocketOptions};
+use control::vrrp::VrrpHost;
+use control::vrrp::resolve::Resolved;
+use crossbeam_channel::Sender;
 use dataplane::fwd::ForwardStage;
+use dataplane::fwd::StageCommand;
 use dataplane::port::dpdk::DpdkQueue;
 use dataplane::stats::CounterValues;
 use dataplane::worker::{Worker, WorkerSetup};
@@ -46,10 +59,11 @@ use crate::applier::SnapshotApplier;
 use crate::counters::{DaemonStats, StatsBook, spawn_estimator};
 use crate::error::{DpdkContext, RvsdError};
 use crate::fleet::{FleetOptions, Member, Seeds, WorkerTables};
+use crate::ownership::VrrpOwnership;
 use crate::ports::{self, DpdkPorts};
 use crate::snapshot::Devices;
 use crate::status::DaemonStatus;
-use crate::{eal_args, fleet, report};
+use crate::{eal_args, fleet, health, kport, report, vrrp};
 
 type DpdkSetup = WorkerSetup<DpdkQueue, ForwardStage<Mbuf>>;
 
@@ -64,27 +78,24 @@ pub fn run(cfg: Config) -> Result<(), RvsdError> {
         signal_hook::flag::register(sig, Arc::clone(&term))
             .map_err(|e| RvsdError::Other(format!("installing the signal handler: {e}")))?;
     }
+    let kernel = kport::planned(&cfg);
+    kport::check_names(&kernel).map_err(RvsdError::Other)?;
     let args = eal_args::for_daemon(&cfg);
     log::info!("EAL arguments: {}", args.join(" "));
     let eal = Eal::init(&args).context(|| "initialising the DPDK EAL".to_string())?;
     let devices: Vec<String> = cfg.ports.iter().map(|p| p.device.clone()).collect();
     let workers = u16::try_from(cfg.dpdk.workers.len())
         .map_err(|_| RvsdError::Other("too many workers".into()))?;
-    let dp = ports::setup(&eal, &cfg, &devices, workers, false)?;
-    for p in cfg.ports.iter().filter(|p| p.kernel_port.is_some()) {
-        log::warn!(
-            "port {}: kernel_port is not created yet in this version; the dataplane answers \
-             ARP and ping for the port's addresses itself",
-            p.name
-        );
-    }
-    let result = run_on_ports(&eal, &cfg, &dp, workers, &term);
+    let mut dp = ports::setup(&eal, &cfg, &devices, workers, false)?;
+    let result = match ports::add_kernel_ports(&eal, &cfg, &mut dp, &kernel, workers) {
+        Ok(()) => run_on_ports(&eal, &cfg, &dp, workers, &term),
+        Err(e) => Err(e),
+    };
     log::info!("stopping: closing ports");
     let port_stats: Vec<_> = dp
-        .ports
-        .iter()
-        .zip(&cfg.ports)
-        .map(|(p, c)| (c.name.clone(), p.stats()))
+        .all()
+        .zip(port_names(&cfg, &dp))
+        .map(|(p, name)| (name, p.stats()))
         .collect();
     let closed = dp.close();
     if let Ok(totals) = &result {
@@ -101,6 +112,15 @@ pub fn run(cfg: Config) -> Result<(), RvsdError> {
     closed?;
     log::info!("stopped");
     Ok(())
+}
+
+/// The dataplane's port names by index: the network ports, then the TAPs.
+fn port_names(cfg: &Config, dp: &DpdkPorts) -> Vec<String> {
+    cfg.ports
+        .iter()
+        .map(|p| p.name.clone())
+        .chain(dp.kernel.iter().map(|(k, _)| k.tap.clone()))
+        .collect()
 }
 
 /// Everything between the ports being up and the ports being closed; returns the workers'
@@ -120,31 +140,24 @@ fn run_on_ports(
     })?;
     let tables = fleet.tables.clone();
     let book = StatsBook::shared(cfg.daemon.stats_slots);
+    let ownership = VrrpOwnership::from_config(cfg);
+    let devices = Devices {
+        macs: dp.macs()?,
+        kernel_macs: dp.kernel_macs()?,
+    };
     let applier = SnapshotApplier::new(
-        Devices::network(dp.macs()?),
+        devices,
         fleet.snapshots.clone(),
         tables.clone(),
         Arc::clone(&book),
-    );
-    let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
-    let status = DaemonStatus::new(
-        fleet.commands.clone(),
-        tables.clone(),
-        port_names.clone(),
-        port_counters(
-            port_names
-                .iter()
-                .cloned()
-                .zip(dp.ports.iter().cloned())
-                .collect(),
-        ),
-    );
+    )
+    .with_vrrp(ownership.clone());
+    let names = port_names(cfg, dp);
     let mut director = Director::new(cfg.clone(), Box::new(applier))
         .with_stats(Box::new(DaemonStats::new(
             Arc::clone(&book),
             tables.clone(),
         )))
-        .with_status(Box::new(status))
         .with_daemon_name(daemon_name());
     if let Some(path) = &cfg.daemon.state_file {
         match director.restore(std::path::Path::new(path)) {
@@ -163,6 +176,24 @@ fn run_on_ports(
             }
         }
     }
+    // VRRP is checked now (its TAPs carry their addresses already) and started last.
+    let vrrp_config = vrrp::resolve_for_daemon(
+        cfg,
+        &dp.kernel.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+    )?;
+    let (health_host, health_events) = health::start(director.configured())?;
+    let vrrp_board = Arc::new(OnceLock::new());
+    let status = DaemonStatus::new(
+        fleet.commands.clone(),
+        tables.clone(),
+        names.clone(),
+        port_counters(names.iter().cloned().zip(dp.all().cloned()).collect()),
+    )
+    .with_health(health_host.engine())
+    .with_vrrp(Arc::clone(&vrrp_board));
+    let mut director = director
+        .with_status(Box::new(status))
+        .with_observer(health::observer(health_host.engine()));
     director
         .start()
         .map_err(|r| RvsdError::Other(format!("the configuration cannot run: {}", r.message)))?;
@@ -173,9 +204,23 @@ fn run_on_ports(
     );
 
     let stop_workers = Arc::new(AtomicBool::new(false));
+    let garp_worker = fleet.commands.first().cloned();
     let handles = start_workers(eal, cfg, dp, fleet.members, &stop_workers)?;
-    let control = start_control_plane(director, cfg, &book, &tables);
-    let control = match control {
+    let ha = HighAvailability {
+        health: Some((health_host, None)),
+        vrrp: None,
+    };
+    let started = start_control_plane(director, cfg, &book, &tables, ha).and_then(|mut c| {
+        let vrrp = vrrp_config.map(|resolved| (resolved, ownership, garp_worker));
+        match c.wire_high_availability(cfg, health_events, vrrp, &vrrp_board) {
+            Ok(()) => Ok(c),
+            Err(e) => {
+                c.stop();
+                Err(e)
+            }
+        }
+    });
+    let control = match started {
         Ok(c) => c,
         Err(e) => {
             stop_workers.store(true, Ordering::Relaxed);
@@ -203,17 +248,123 @@ fn run_on_ports(
     join_workers(handles, &tables)
 }
 
-/// The director thread, the control socket and the estimator, stopped together.
+/// Health checkers and VRRP with the threads that carry their events to the director.
+struct HighAvailability {
+    health: Option<(HealthHost, Option<JoinHandle<()>>)>,
+    vrrp: Option<(VrrpHost, JoinHandle<()>)>,
+}
+
+/// How long the workers get to send what VRRP's shutdown wrote into the TAPs (the
+/// priority-0 adverts) before the dataplane stops: they poll the TAP continuously, so a
+/// few milliseconds are plenty; this is a generous bound that costs only at shutdown.
+const VRRP_FLUSH: Duration = Duration::from_millis(100);
+
+impl HighAvailability {
+    /// VRRP first (priority 0 leaves through the running dataplane), then the checkers;
+    /// each events thread ends with its channel, after its last change reached the
+    /// director.
+    fn stop(&mut self) {
+        if let Some((host, events)) = self.vrrp.take() {
+            log::info!("stopping: VRRP (priority 0 for the instances in MASTER)");
+            host.shutdown();
+            if events.join().is_err() {
+                log::error!("the VRRP events thread panicked");
+            }
+            thread::sleep(VRRP_FLUSH);
+        }
+        if let Some((host, events)) = self.health.take() {
+            log::info!("stopping: health checkers");
+            host.shutdown();
+            if let Some(t) = events
+                && t.join().is_err()
+            {
+                log::error!("the health events thread panicked");
+            }
+        }
+    }
+}
+
+/// The director thread, the control socket, the estimator, health checks and VRRP,
+/// stopped together.
 struct ControlPlane {
     server: ControlServer,
     handle: DirectorHandle,
     director: JoinHandle<Director>,
     estimator: JoinHandle<()>,
     stop_estimator: Arc<AtomicBool>,
+    ha: HighAvailability,
 }
 
+/// What VRRP needs once the director runs: its configuration, the ownership the applier
+/// reads, and worker 0's command channel (for gratuitous ARPs).
+type VrrpStart = (Resolved, VrrpOwnership, Option<Sender<StageCommand>>);
+
 impl ControlPlane {
-    fn stop(self) {
+    /// Starts the health events thread, then VRRP and its events thread (if configured).
+    fn wire_high_availability(
+        &mut self,
+        cfg: &Config,
+        health_events: std::sync::mpsc::Receiver<HealthEvent>,
+        vrrp: Option<VrrpStart>,
+        board: &OnceLock<control::vrrp::StatusBoard>,
+    ) -> Result<(), RvsdError> {
+        self.wire_health(health_events)?;
+        let Some((resolved, ownership, garp_worker)) = vrrp else {
+            return Ok(());
+        };
+        let sinks = vrrp::EventSinks {
+            ownership,
+            director: self.handle.clone(),
+            garp_worker: garp_worker.ok_or_else(|| RvsdError::Other("no worker".into()))?,
+            ports: cfg
+                .ports
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((p.name.clone(), u16::try_from(i).ok()?)))
+                .collect(),
+        };
+        self.start_vrrp(resolved, sinks, board)
+    }
+
+    /// Starts the thread that hands checker verdicts to the director.
+    fn wire_health(
+        &mut self,
+        events: std::sync::mpsc::Receiver<HealthEvent>,
+    ) -> Result<(), RvsdError> {
+        let Some((host, thread)) = self.ha.health.as_mut() else {
+            return Ok(());
+        };
+        let t = health::spawn_events(events, host.engine(), self.handle.clone())
+            .map_err(|e| RvsdError::Other(format!("starting the health events thread: {e}")))?;
+        *thread = Some(t);
+        Ok(())
+    }
+
+    /// Starts VRRP and the thread that carries its events out.
+    fn start_vrrp(
+        &mut self,
+        resolved: Resolved,
+        sinks: vrrp::EventSinks,
+        board: &OnceLock<control::vrrp::StatusBoard>,
+    ) -> Result<(), RvsdError> {
+        let (host, events) = vrrp::start(resolved)?;
+        let _ = board.set(host.board());
+        match vrrp::spawn_events(events, sinks) {
+            Ok(t) => {
+                self.ha.vrrp = Some((host, t));
+                Ok(())
+            }
+            Err(e) => {
+                host.shutdown();
+                Err(RvsdError::Other(format!(
+                    "starting the VRRP events thread: {e}"
+                )))
+            }
+        }
+    }
+
+    fn stop(mut self) {
+        self.ha.stop();
         self.server.shutdown();
         drop(self.handle);
         if self.director.join().is_err() {
@@ -229,16 +380,33 @@ fn start_control_plane(
     cfg: &Config,
     book: &crate::counters::SharedBook,
     tables: &WorkerTables,
+    mut ha: HighAvailability,
 ) -> Result<ControlPlane, RvsdError> {
     let stop_estimator = Arc::new(AtomicBool::new(false));
-    let estimator = spawn_estimator(
+    let estimator = match spawn_estimator(
         Arc::clone(book),
         tables.clone(),
         Arc::clone(&stop_estimator),
-    )
-    .map_err(|e| RvsdError::Other(format!("starting the statistics thread: {e}")))?;
-    let (handle, director) = control::director::spawn(director)
-        .map_err(|e| RvsdError::Other(format!("starting the director thread: {e}")))?;
+    ) {
+        Ok(e) => e,
+        Err(e) => {
+            ha.stop();
+            return Err(RvsdError::Other(format!(
+                "starting the statistics thread: {e}"
+            )));
+        }
+    };
+    let (handle, director) = match control::director::spawn(director) {
+        Ok(x) => x,
+        Err(e) => {
+            ha.stop();
+            stop_estimator.store(true, Ordering::Relaxed);
+            let _ = estimator.join();
+            return Err(RvsdError::Other(format!(
+                "starting the director thread: {e}"
+            )));
+        }
+    };
     match ControlServer::start(SocketOptions::from_config(&cfg.daemon), handle.clone()) {
         Ok(server) => Ok(ControlPlane {
             server,
@@ -246,8 +414,10 @@ fn start_control_plane(
             director,
             estimator,
             stop_estimator,
+            ha,
         }),
         Err(e) => {
+            ha.stop();
             drop(handle);
             let _ = director.join();
             stop_estimator.store(true, Ordering::Relaxed);
@@ -301,8 +471,8 @@ fn start_workers(
     let mut handles = Vec::new();
     for (member, &core) in members.into_iter().zip(&cfg.dpdk.workers) {
         let id = member.id;
-        let mut queues = Vec::with_capacity(dp.ports.len());
-        for p in &dp.ports {
+        let mut queues = Vec::with_capacity(dp.ports.len() + dp.kernel.len());
+        for p in dp.all() {
             let q = p
                 .queue(id)
                 .context(|| format!("taking queue {id} of {}", p.name()))?;

@@ -2,8 +2,9 @@
 //!
 //! Operators write the EAL options they care about (`dpdk.eal_args`: memory, lcores, log
 //! level); rvs adds one `--vdev` (virtual devices, names starting with `net_`) or `-a` (PCI
-//! addresses) per configured port, and `--no-pci` when no port is a PCI device so EAL does
-//! not probe NICs it was not given.
+//! addresses) per configured port, then one `--vdev net_tap_kport<i>,iface=<name>` per
+//! kernel-side port (see [`crate::kport`]), and `--no-pci` when no port is a PCI device so
+//! EAL does not probe NICs it was not given.
 use control::config::Config;
 
 /// Whether a device string names a virtual device (`net_pcap0,...`) rather than PCI.
@@ -34,7 +35,17 @@ pub fn for_daemon(cfg: &Config) -> Vec<String> {
     if !memory_mode_given {
         args.push("--in-memory".into());
     }
-    add_devices(&mut args, cfg.ports.iter().map(|p| p.device.as_str()));
+    let kernel: Vec<String> = crate::kport::planned(cfg)
+        .iter()
+        .map(crate::kport::KernelPort::vdev)
+        .collect();
+    add_devices(
+        &mut args,
+        cfg.ports
+            .iter()
+            .map(|p| p.device.as_str())
+            .chain(kernel.iter().map(String::as_str)),
+    );
     args
 }
 
@@ -126,6 +137,23 @@ mod tests {
             ]
         );
         let mut c = cfg(&["net_null0"]);
+        c.ports[0].kernel_port = Some(control::config::KernelPort {
+            name: "rvs0".into(),
+        });
+        assert_eq!(
+            for_daemon(&c),
+            [
+                "-l",
+                "0",
+                "--in-memory",
+                "--vdev",
+                "net_null0",
+                "--vdev",
+                "net_tap_kport0,iface=rvs0",
+                "--no-pci"
+            ]
+        );
+        c.ports[0].kernel_port = None;
         c.dpdk.eal_args.push("--no-huge".into());
         assert_eq!(
             for_daemon(&c),

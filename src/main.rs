@@ -1,7 +1,7 @@
 //! rvsd: the rvs director daemon.
 //!
-//! `rvsd --config FILE` runs the director (dataplane workers, control socket) until
-//! SIGINT/SIGTERM; `rvsd --check-config FILE` says whether a configuration is valid and what
+//! `rvsd --config FILE` runs the director (dataplane workers, kernel-side TAP ports,
+//! control socket, health checkers, VRRP) until SIGINT/SIGTERM; `rvsd --check-config FILE` says whether a configuration is valid and what
 //! it would run; `rvsd replay --config FILE --in IN.pcap --out OUT.pcap` runs the dataplane
 //! over captures and exits when they are drained. This file only parses the command line;
 //! each mode lives in its own module.
@@ -18,12 +18,16 @@ mod daemon;
 mod eal_args;
 mod error;
 mod fleet;
+mod health;
+mod kport;
+mod ownership;
 mod ports;
 mod replay;
 mod report;
 mod slots;
 mod snapshot;
 mod status;
+mod vrrp;
 
 /// `rvsd --version`: the crate version, the DPDK it was built against, the git revision.
 const VERSION: &str = concat!(

@@ -4,11 +4,16 @@ use dpdk_sys::{Eal, Mempool, Port, PortConfig};
 
 use crate::eal_args::port_name;
 use crate::error::{DpdkContext, RvsdError};
+use crate::kport::{self, KernelPort};
 
-/// The started ports (by configuration index) and the pool their RX queues fill from.
+/// The started ports and the pool their RX queues fill from.
 pub struct DpdkPorts {
     pub pool: Mempool,
+    /// The network ports, by configuration index.
     pub ports: Vec<Port>,
+    /// The kernel-side ports (TAPs), in network-port order; in the dataplane they follow
+    /// the network ports.
+    pub kernel: Vec<(KernelPort, Port)>,
 }
 
 impl DpdkPorts {
@@ -23,14 +28,96 @@ impl DpdkPorts {
             .collect()
     }
 
-    /// Stops and closes every port (flushing net_pcap's output files). All queue handles
-    /// must be gone.
+    /// Every port in dataplane order: the network ports, then the kernel-side ports.
+    pub fn all(&self) -> impl Iterator<Item = &Port> {
+        self.ports.iter().chain(self.kernel.iter().map(|(_, p)| p))
+    }
+
+    /// The kernel-side MAC of each network port (its own MAC, which the TAP's kernel
+    /// interface was given), `None` for ports without one.
+    pub fn kernel_macs(&self) -> Result<Vec<Option<[u8; 6]>>, RvsdError> {
+        let macs = self.macs()?;
+        Ok(macs
+            .iter()
+            .enumerate()
+            .map(|(i, mac)| {
+                self.kernel
+                    .iter()
+                    .any(|(k, _)| k.network == i)
+                    .then_some(*mac)
+            })
+            .collect())
+    }
+
+    /// Stops and closes every port (flushing net_pcap's output files; a TAP's kernel
+    /// interface disappears with its addresses and routes). All queue handles must be gone.
     pub fn close(&self) -> Result<(), RvsdError> {
-        for p in &self.ports {
+        for p in self.all() {
             p.close().context(|| format!("closing port {}", p.name()))?;
         }
         Ok(())
     }
+}
+
+/// Configures and starts the kernel-side ports `planned` (their net_tap devices were
+/// created with the EAL) with `queues` queues each, and gives each kernel interface its
+/// network port's identity (see [`kport::kernel`]).
+pub fn add_kernel_ports(
+    eal: &Eal,
+    cfg: &Config,
+    dp: &mut DpdkPorts,
+    planned: &[KernelPort],
+    queues: u16,
+) -> Result<(), RvsdError> {
+    let port_cfg = PortConfig {
+        rx_queues: queues,
+        tx_queues: queues,
+        rx_desc: cfg.dpdk.rx_desc,
+        tx_desc: cfg.dpdk.tx_desc,
+        rx_timestamp: false,
+        // The kernel interface has the port's MAC; it needs no frames for others.
+        promiscuous: false,
+    };
+    let macs = dp.macs()?;
+    for k in planned {
+        let what = || {
+            format!(
+                "kernel port {} (of port {})",
+                k.tap,
+                port_label(cfg, k.network)
+            )
+        };
+        let (Some(mac), Some(pc)) = (macs.get(k.network), cfg.ports.get(k.network)) else {
+            return Err(RvsdError::Other(format!(
+                "{}: no such network port",
+                what()
+            )));
+        };
+        let port = Port::by_name(eal, &k.device).context(what)?;
+        kport::kernel::run(&kport::kernel::quiet_port_interface(&pc.device))
+            .map_err(|e| RvsdError::Other(format!("port {}: {e}", pc.name)))?;
+        kport::kernel::run(&kport::kernel::before_start(&k.tap))
+            .map_err(|e| RvsdError::Other(format!("{}: {e}", what())))?;
+        port.configure(&port_cfg, &dp.pool).context(what)?;
+        port.start().context(what)?;
+        kport::kernel::run(&kport::kernel::after_start(cfg, k.network, &k.tap, *mac))
+            .map_err(|e| RvsdError::Other(format!("{}: {e}", what())))?;
+        log::info!(
+            "kernel port {} ({}) for port {}: mac {}, queues {queues}",
+            k.tap,
+            k.device,
+            pc.name,
+            crate::report::mac_string(mac)
+        );
+        dp.kernel.push((k.clone(), port));
+    }
+    Ok(())
+}
+
+fn port_label(cfg: &Config, index: usize) -> String {
+    cfg.ports
+        .get(index)
+        .map_or_else(|| format!("#{index}"), |p| p.name.clone())
 }
 
 /// Creates the pool, then configures and starts one port per device with `queues` RX and
@@ -86,5 +173,9 @@ pub fn setup(
         );
         ports.push(port);
     }
-    Ok(DpdkPorts { pool, ports })
+    Ok(DpdkPorts {
+        pool,
+        ports,
+        kernel: Vec::new(),
+    })
 }

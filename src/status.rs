@@ -6,11 +6,17 @@
 //! between two bursts. The answers are awaited with a deadline — a worker that does not
 //! answer in time (it is stuck, or stopping) is left out of the listing and logged, rather
 //! than blocking the director. Counters are read directly (single-writer atomics).
+//!
+//! Health checker results and VRRP instance states come from the boards of the health
+//! engine and the VRRP driver (each a short lock), when those run.
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use control::director::StatusSource;
+use control::health::HealthEngine;
+use control::vrrp::StatusBoard;
 use crossbeam_channel::{Receiver, Sender};
 use dataplane::conn::Proto;
 use dataplane::fwd::{ConnRow, NeighRow, StageCommand};
@@ -32,6 +38,9 @@ pub struct DaemonStatus {
     /// Port names by dataplane port index (network ports, then kernel-side ports).
     port_names: Vec<String>,
     extra: ExtraCounters,
+    health: Option<HealthEngine>,
+    /// Set once VRRP runs (it starts after the director).
+    vrrp: Arc<OnceLock<StatusBoard>>,
 }
 
 impl DaemonStatus {
@@ -46,7 +55,22 @@ impl DaemonStatus {
             tables,
             port_names,
             extra,
+            health: None,
+            vrrp: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Lists the checkers of `engine` (`rvsadm --list-checkers`).
+    pub fn with_health(mut self, engine: HealthEngine) -> DaemonStatus {
+        self.health = Some(engine);
+        self
+    }
+
+    /// Lists the VRRP instances of the board `slot` will hold once VRRP runs
+    /// (`rvsadm --list-vrrp`), and their drop counters.
+    pub fn with_vrrp(mut self, slot: Arc<OnceLock<StatusBoard>>) -> DaemonStatus {
+        self.vrrp = slot;
+        self
     }
 
     /// Sends `make(reply)` to every worker and gathers the answers until the deadline.
@@ -172,18 +196,22 @@ impl StatusSource for DaemonStatus {
     }
 
     fn checkers(&self) -> Vec<CheckerStatus> {
-        // Health checking is wired in a later step.
-        Vec::new()
+        self.health
+            .as_ref()
+            .map(HealthEngine::status)
+            .unwrap_or_default()
     }
 
     fn vrrp(&self) -> Vec<VrrpStatus> {
-        // VRRP is wired in a later step.
-        Vec::new()
+        self.vrrp.get().map(StatusBoard::status).unwrap_or_default()
     }
 
     fn counters(&self) -> Vec<Counter> {
         let mut out = worker_counters(&self.tables);
         out.extend((self.extra)());
+        if let Some(board) = self.vrrp.get() {
+            out.extend(board.counters());
+        }
         out
     }
 }

@@ -15,7 +15,8 @@
 //! - [`check`]: the checks ipvsadm and the kernel make on a request before anything changes;
 //! - [`edit`]: applying one change request to a configuration;
 //! - [`ids`]: stable service and destination ids;
-//! - [`overlay`]: the health overlay and the effective configuration derived from it;
+//! - [`overlay`]: the health overlay (verdicts, sorry servers) and the effective
+//!   configuration derived from it;
 //! - [`applier`] and [`sources`]: the traits the daemon implements (dataplane, counters);
 //! - [`listing`]: building listings from the configuration and the counters;
 //! - [`persist`]: the state file (atomic write, checksum, corrupt files set aside);
@@ -72,5 +73,5 @@ pub use applier::Applier;
 pub use ids::{DestId, Ids, ServiceId};
 pub use overlay::{DestHealth, HealthOverlay};
 pub use refusal::Refusal;
-pub use running::{Caller, Director, Restored};
+pub use running::{Caller, ChangeObserver, Director, Restored};
 pub use sources::{DestCounters, NoStats, NoStatus, ServiceCounters, StatsSource, StatusSource};

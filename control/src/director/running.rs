@@ -67,6 +67,10 @@ pub enum Restored {
     Unreadable { reason: String },
 }
 
+/// Called with the configured configuration after every change to it (not after health
+/// verdicts): the daemon re-targets its health checkers here. It must not block.
+pub type ChangeObserver = Box<dyn FnMut(&Config) + Send>;
+
 /// The running configuration of the director.
 pub struct Director {
     /// What the operator configured (file + control socket): the persisted truth.
@@ -84,6 +88,7 @@ pub struct Director {
     status: Box<dyn StatusSource>,
     state_file: Option<PathBuf>,
     daemon: String,
+    observer: Option<ChangeObserver>,
 }
 
 impl Director {
@@ -102,7 +107,15 @@ impl Director {
             status: Box::new(NoStatus),
             state_file,
             daemon: format!("rvsd {}", env!("CARGO_PKG_VERSION")),
+            observer: None,
         }
+    }
+
+    /// Calls `observer` after every change of the configured configuration (see
+    /// [`ChangeObserver`]).
+    pub fn with_observer(mut self, observer: ChangeObserver) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Reads counters from `stats` (default: none).
@@ -243,6 +256,40 @@ impl Director {
             return Ok(());
         }
         self.install(self.configured.clone(), overlay, false)
+    }
+
+    /// Records the health of a service as a whole — every listed real server's verdict and
+    /// whether its sorry server serves (quorum lost) — and hands the resulting effective
+    /// configuration to the dataplane as one change. Real servers that are not configured
+    /// (any more) are skipped; the sorry flag is ignored without a sorry server. Nothing is
+    /// persisted.
+    pub fn set_service_health(
+        &mut self,
+        key: &ServiceKey,
+        dests: &[(SocketAddr, DestHealth)],
+        sorry_active: bool,
+    ) -> Result<(), Refusal> {
+        let svc = find_service(&self.configured, key)
+            .and_then(|i| self.configured.services.get(i))
+            .ok_or_else(Refusal::no_service)?;
+        let mut overlay = self.overlay.clone();
+        for (dest, health) in dests {
+            if let Some(rs) = find_dest(svc, *dest).and_then(|i| svc.real_servers.get(i)) {
+                overlay.set(*key, super::convert::dest_addr(svc, rs), *health);
+            }
+        }
+        overlay.set_sorry(*key, sorry_active && svc.sorry_server.is_some());
+        if overlay == self.overlay {
+            return Ok(());
+        }
+        self.install(self.configured.clone(), overlay, false)
+    }
+
+    /// Hands the current effective configuration to the dataplane again, for when what the
+    /// applier adds to it changed (VRRP ownership decides which VIPs are served). Nothing
+    /// is persisted.
+    pub fn reapply(&mut self) -> Result<(), Refusal> {
+        self.install(self.configured.clone(), self.overlay.clone(), false)
     }
 
     /// Answers one request. Never panics on any input; a refused change changes nothing.
@@ -462,11 +509,15 @@ impl Director {
     }
 
     fn commit(&mut self, configured: Config, overlay: HealthOverlay, effective: Config, ids: Ids) {
+        let changed = configured != self.configured;
         self.configured = configured;
         self.overlay = overlay;
         self.effective = effective;
         self.ids = ids.settled();
         self.generation = self.generation.saturating_add(1);
+        if changed && let Some(observer) = self.observer.as_mut() {
+            observer(&self.configured);
+        }
     }
 }
 
@@ -476,4 +527,124 @@ fn op_name(req: &Request) -> String {
         .ok()
         .and_then(|v| v.get("op").and_then(|op| op.as_str()).map(str::to_string))
         .unwrap_or_else(|| "request".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Records the real servers (address:weight) of the first service of every apply.
+    #[derive(Clone, Default)]
+    struct Tables(Arc<Mutex<Vec<Vec<String>>>>);
+
+    impl Applier for Tables {
+        fn apply(&mut self, cfg: &Config, _ids: &Ids) -> Result<(), String> {
+            let svc = cfg.services.first();
+            let row = svc
+                .map(|s| {
+                    s.real_servers
+                        .iter()
+                        .map(|rs| format!("{}:{}", rs.address, rs.weight))
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.0.lock().unwrap().push(row);
+            Ok(())
+        }
+    }
+
+    fn config() -> Config {
+        let mut c: Config = toml::from_str(
+            "[[services]]\nprotocol = \"tcp\"\naddress = \"10.0.0.100\"\nport = 80\n\
+             [services.sorry_server]\naddress = \"10.0.0.99\"\nport = 80\n\
+             [[services.real_servers]]\naddress = \"10.0.0.11\"\nweight = 2\n\
+             [[services.real_servers]]\naddress = \"10.0.0.12\"\n",
+        )
+        .unwrap();
+        c.daemon.state_file = None;
+        c
+    }
+
+    fn key() -> ServiceKey {
+        ServiceKey::Addr {
+            protocol: proto::Protocol::Tcp,
+            addr: "10.0.0.100:80".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn service_health_is_one_change_and_the_sorry_server_serves_while_quorum_is_lost() {
+        let tables = Tables::default();
+        let mut d = Director::new(config(), Box::new(tables.clone()));
+        d.start().unwrap();
+        let rs1: SocketAddr = "10.0.0.11:80".parse().unwrap();
+        let rs2: SocketAddr = "10.0.0.12:0".parse().unwrap();
+        d.set_service_health(
+            &key(),
+            &[(rs1, DestHealth::Down), (rs2, DestHealth::Weight(7))],
+            false,
+        )
+        .unwrap();
+        d.set_service_health(
+            &key(),
+            &[(rs1, DestHealth::Down), (rs2, DestHealth::Down)],
+            true,
+        )
+        .unwrap();
+        // The same state again changes nothing and applies nothing.
+        d.set_service_health(
+            &key(),
+            &[(rs1, DestHealth::Down), (rs2, DestHealth::Down)],
+            true,
+        )
+        .unwrap();
+        d.set_service_health(
+            &key(),
+            &[(rs1, DestHealth::Up), (rs2, DestHealth::Up)],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            *tables.0.lock().unwrap(),
+            [
+                vec!["10.0.0.11:2", "10.0.0.12:1"],
+                vec!["10.0.0.12:7"],
+                vec!["10.0.0.99:1"],
+                vec!["10.0.0.11:2", "10.0.0.12:1"],
+            ]
+        );
+        assert_eq!(d.generation(), 4);
+        // The configuration itself never changed.
+        assert_eq!(d.configured(), &config());
+        let missing = ServiceKey::Addr {
+            protocol: proto::Protocol::Udp,
+            addr: "10.0.0.100:80".parse().unwrap(),
+        };
+        assert!(d.set_service_health(&missing, &[], true).is_err());
+    }
+
+    #[test]
+    fn the_observer_sees_configuration_changes_only_and_reapply_hands_the_same_table() {
+        let tables = Tables::default();
+        let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
+        let log = Arc::clone(&seen);
+        let mut d = Director::new(config(), Box::new(tables.clone())).with_observer(Box::new(
+            move |cfg: &Config| log.lock().unwrap().push(cfg.services.len()),
+        ));
+        d.start().unwrap();
+        let rs1: SocketAddr = "10.0.0.11:80".parse().unwrap();
+        d.set_dest_health(&key(), rs1, DestHealth::Down).unwrap();
+        d.reapply().unwrap();
+        let caller = Caller::internal();
+        let del: Request = serde_json::from_str(
+            r#"{"op":"del_service","key":{"addr":{"protocol":"tcp","addr":"10.0.0.100:80"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(d.handle(del, &caller), Response::Ok);
+        assert_eq!(*seen.lock().unwrap(), [0]);
+        let t = tables.0.lock().unwrap();
+        assert_eq!(t[1], t[2], "reapply hands the same effective table");
+        assert_eq!(t[2], ["10.0.0.12:1"]);
+    }
 }

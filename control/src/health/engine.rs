@@ -5,7 +5,9 @@
 //! shutdown), so no call ever waits for a check; checker tasks report only state changes
 //! to the supervisor; the supervisor emits [`HealthEvent`]s on another unbounded channel
 //! (the director must drain it) and keeps a shared board that [`HealthEngine::status`]
-//! and [`HealthEngine::health`] read under a short lock. A checker is a sleeping future
+//! and [`HealthEngine::health`] read under a short lock. Events are sent only after the
+//! board shows their effect, so a receiver may read [`HealthEngine::health`] on an event
+//! and see the state that caused it (or a newer one). A checker is a sleeping future
 //! between attempts, so thousands cost a few kilobytes each and no threads; a slow check
 //! (or a MISC script) only delays its own task.
 //!
@@ -95,6 +97,7 @@ impl HealthEngine {
             next_id: 0,
             services: BTreeMap::new(),
             owners: HashMap::new(),
+            pending: std::cell::RefCell::new(Vec::new()),
         };
         handle.spawn(supervisor.run(command_rx, targets));
         (HealthEngine { commands, board }, event_rx)
@@ -239,6 +242,8 @@ struct Supervisor {
     services: BTreeMap<ServiceKey, ServiceRun>,
     /// Checker id -> (service, real server).
     owners: HashMap<u64, (ServiceKey, SocketAddr)>,
+    /// Events waiting for the board to be published ([`Supervisor::flush_events`]).
+    pending: std::cell::RefCell<Vec<HealthEvent>>,
 }
 
 impl Supervisor {
@@ -263,11 +268,20 @@ impl Supervisor {
         for key in keys {
             self.remove_service(&key);
         }
+        self.flush_events();
     }
 
+    /// Queues an event until the board is published.
     fn emit(&self, event: HealthEvent) {
-        // The receiver may be gone (nobody listening): health keeps running regardless.
-        let _ = self.events.send(event);
+        self.pending.borrow_mut().push(event);
+    }
+
+    /// Sends the queued events; called once the board shows their effect.
+    fn flush_events(&self) {
+        for event in self.pending.borrow_mut().drain(..) {
+            // The receiver may be gone (nobody listening): health keeps running regardless.
+            let _ = self.events.send(event);
+        }
     }
 
     fn script(&self, command: Option<&String>) {
@@ -316,6 +330,7 @@ impl Supervisor {
             }
             self.publish(&key);
         }
+        self.flush_events();
     }
 
     fn add_service(&mut self, target: ServiceTarget) {
@@ -556,6 +571,7 @@ impl Supervisor {
         self.services.insert(key, run);
         self.update_quorum(&key);
         self.publish(&key);
+        self.flush_events();
     }
 
     fn update_quorum(&mut self, key: &ServiceKey) {

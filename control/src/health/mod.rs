@@ -11,13 +11,16 @@
 //!   fed to the checker's [`policy::CheckerState`]; it aggregates checkers into real
 //!   servers and services, runs notify scripts and emits [`event::HealthEvent`]s;
 //! * [`effect::service_effect`] is the pure function the director calls to derive a
-//!   service's effective table (who is in, at which weight, sorry server or not).
+//!   service's effective table (who is in, at which weight, sorry server or not);
+//! * [`host::HealthHost`] runs the engine on a thread of its own for the daemon, which has
+//!   no async runtime, and hands its events over a plain channel.
 //!
 //! docs/health-checks.md describes the behaviour for operators.
 
 pub mod effect;
 pub mod engine;
 pub mod event;
+pub mod host;
 pub mod policy;
 pub mod probe;
 pub mod resolve;
@@ -27,6 +30,7 @@ pub mod spec;
 pub use effect::{Effect, ServerHealth, TableEntry, service_effect};
 pub use engine::{EngineOptions, EngineStopped, HealthEngine, ServiceHealth};
 pub use event::{HealthEvent, ServerChange};
+pub use host::HealthHost;
 pub use probe::{NetProber, Outcome, Prober};
 pub use resolve::{ResolveError, resolve_services};
 pub use spec::ServiceTarget;

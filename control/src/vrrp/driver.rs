@@ -89,6 +89,29 @@ enum Command {
     Shutdown,
 }
 
+/// A cloneable reader of the driver's status board: what [`VrrpDriver::status`],
+/// [`VrrpDriver::reports`] and [`VrrpDriver::counters`] answer, for holders that do not own
+/// the driver (the daemon's status source while the driver runs on its own thread).
+#[derive(Clone)]
+pub struct StatusBoard(Arc<Mutex<Vec<InstanceReport>>>);
+
+impl StatusBoard {
+    /// The state of every instance, in configuration order.
+    pub fn status(&self) -> Vec<VrrpStatus> {
+        lock(&self.0).iter().map(|r| r.status.clone()).collect()
+    }
+
+    /// The state and every counter of every instance.
+    pub fn reports(&self) -> Vec<InstanceReport> {
+        lock(&self.0).clone()
+    }
+
+    /// Drops by reason and send errors as named counters.
+    pub fn counters(&self) -> Vec<Counter> {
+        counters(&lock(&self.0))
+    }
+}
+
 /// Handle to a running driver.
 pub struct VrrpDriver {
     commands: mpsc::UnboundedSender<Command>,
@@ -174,17 +197,22 @@ impl VrrpDriver {
 
     /// The state of every instance, in configuration order.
     pub fn status(&self) -> Vec<VrrpStatus> {
-        lock(&self.board).iter().map(|r| r.status.clone()).collect()
+        self.board().status()
     }
 
     /// The state and every counter of every instance.
     pub fn reports(&self) -> Vec<InstanceReport> {
-        lock(&self.board).clone()
+        self.board().reports()
     }
 
     /// Drops by reason and send errors as named counters.
     pub fn counters(&self) -> Vec<Counter> {
-        counters(&lock(&self.board))
+        self.board().counters()
+    }
+
+    /// A reader of the status board that outlives borrows of the driver.
+    pub fn board(&self) -> StatusBoard {
+        StatusBoard(Arc::clone(&self.board))
     }
 
     /// Stops every instance (masters send priority 0 and release their addresses, stop

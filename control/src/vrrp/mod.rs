@@ -12,10 +12,13 @@
 //! - [`script`], [`link`]: tracking scripts, notify scripts, interface state.
 //! - [`garp`]: gratuitous ARP on a kernel interface.
 //! - [`driver`]: the tokio task tying them together; events for the daemon.
+//! - [`host`]: the driver on a runtime thread of its own, events over a plain channel (for
+//!   the daemon, which has no async runtime).
 //! - [`status`]: per-instance reports and counters.
 
 pub mod driver;
 pub mod garp;
+pub mod host;
 pub mod instance;
 pub mod io;
 pub mod link;
@@ -26,7 +29,8 @@ pub mod script;
 pub mod status;
 pub mod track;
 
-pub use driver::{DriverOptions, VrrpDriver, VrrpEvent};
+pub use driver::{DriverOptions, StatusBoard, VrrpDriver, VrrpEvent};
+pub use host::VrrpHost;
 pub use instance::{Action, Instance, InstanceConfig, Reject, State};
 pub use packet::{Advert, AdvertSpec, ParseError};
 pub use resolve::{Resolved, resolve};
