@@ -341,6 +341,19 @@ impl<A: ConnAddr> ConnTable<A> {
         self.entry(h).ok().map(|e| ConnRef { e })
     }
 
+    /// Whether the entry's timeout has run out at `now_ms` although its timer has not been
+    /// run yet (timers run between bursts; a packet may arrive first). IPVS would no
+    /// longer find such an entry: the caller removes it ([`ConnTable::remove`]) and treats
+    /// the packet as a new flow. A template that still controls connections is never
+    /// expired this way (IPVS re-arms it instead).
+    pub fn is_expired(&self, h: ConnHandle, now_ms: u64) -> bool {
+        match self.entry(h) {
+            Ok(e) if e.is_template() && e.n_control > 0 => false,
+            Ok(e) => self.clock.ms_until(e.deadline, now_ms) == 0,
+            Err(_) => false,
+        }
+    }
+
     // ----- lookup -----
 
     /// Finds the connection a packet belongs to, and from which side it came. A packet that

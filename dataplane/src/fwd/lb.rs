@@ -62,7 +62,15 @@ pub fn new_flow<B: PacketBuf>(
     let mut chosen: Option<DestId> = None;
     if let Some(p) = svc.persistence {
         let tkey = TemplateKey::for_packet(proto, ip.src, p.netmask, ip.dst, l4.dport, svc.port);
-        if let Some(th) = st.conns.lookup_template(&tkey) {
+        let found = st.conns.lookup_template(&tkey);
+        let found = match found {
+            Some(th) if st.conns.is_expired(th, now_ms) => {
+                st.reap(th, now_ms);
+                None
+            }
+            other => other,
+        };
+        if let Some(th) = found {
             let usable = st
                 .conns
                 .get(th)
@@ -203,7 +211,5 @@ fn forwarding<B: PacketBuf>(
 
 /// Removes an entry at once (one-packet scheduling), releasing what it held.
 fn remove_now<B: PacketBuf>(st: &mut ForwardStage<B>, h: crate::conn::ConnHandle, now_ms: u64) {
-    if let Ok(info) = st.conns.remove(h, now_ms) {
-        st.on_expired(&info);
-    }
+    st.reap(h, now_ms);
 }

@@ -217,7 +217,7 @@ impl<B: PacketBuf> ForwardStage<B> {
             Proto::Udp
         };
         let key = FlowKey::new(proto, ip.src, l4.sport, ip.dst, l4.dport);
-        match self.conns.lookup(&key) {
+        match self.live_lookup(&key, Self::now_ms(ctx.now)) {
             Some((h, dir)) => self.forward(buf, h, dir, &ip, &l4, ctx, out),
             None => lb::new_flow(self, buf, proto, &ip, &l4, ctx, out),
         }
@@ -308,6 +308,28 @@ impl<B: PacketBuf> ForwardStage<B> {
             (FwdMethod::Dr | FwdMethod::Tun, Direction::Out) => {
                 out.drop(DropReason::UnexpectedReply, buf)
             }
+        }
+    }
+
+    /// Looks a flow up as IPVS would see it at `now_ms`: an entry whose timeout ran out
+    /// before its timer was run is reaped here and not found.
+    pub(crate) fn live_lookup(
+        &mut self,
+        key: &FlowKey<Ipv4Addr>,
+        now_ms: u64,
+    ) -> Option<(ConnHandle, Direction)> {
+        let (h, dir) = self.conns.lookup(key)?;
+        if self.conns.is_expired(h, now_ms) {
+            self.reap(h, now_ms);
+            return None;
+        }
+        Some((h, dir))
+    }
+
+    /// Removes an entry now, releasing what it held.
+    pub(crate) fn reap(&mut self, h: ConnHandle, now_ms: u64) {
+        if let Ok(info) = self.conns.remove(h, now_ms) {
+            self.on_expired(&info);
         }
     }
 
