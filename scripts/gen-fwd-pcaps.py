@@ -1249,39 +1249,115 @@ def sched_scenarios():
 # Persistence, quiescence, expiry (capture time)
 # ---------------------------------------------------------------------------------------
 
-def scenario_persistence():
-    svc_cfg = service_toml("udp", VIP, 53, "rr", "dr", [(1, 1, None, ""), (2, 1, None, "")],
-                           "persistence_timeout = 5\n")
-    sc = Scenario("persistence", "persistence (UDP, 5 s, rr over rs2, rs1; udp timeout 2 s): a "
-                  "client's new ports go to its first server while the template lives; after "
-                  "it expired in capture time the clients are rescheduled (and swap servers). "
-                  "ARP refreshes from the router are the traffic between flows",
-                  config(svc_cfg, dests=(1, 2), burst=1, timeouts={"udp": 2}))
-    d1, d2 = Dest(1, port=53), Dest(2, port=53)
-    svc = sc.service("UDP 10.0.0.100:53", [d2, d1])
-    sc.gauges = True
-    c1, c2 = client(50), client(51)
-    plan = [(0.0, c1, 1000, d2), (0.1, c2, 2000, d1), (1.0, c1, 1001, d2), (1.1, c2, 2001, d1),
-            (1.2, c1, 1000, d2), ("arp", 5.0), ("arp", 7.0), (8.0, c2, 2002, d2), (8.1, c1, 1002, d1)]
-    conns = {}
-    for step in plan:
-        if step[0] == "arp":
-            sc.at(step[1])
-            sc.rx(arp_who_has(VIP))
-            sc.counters["arp_replies"] += 1
-            sc.tx(arp_reply_for(VIP), f"ARP reply for the VIP at {step[1]} s")
-            continue
-        t, c, cport, d = step
+class TimedUdp:
+    """A UDP DR service in capture time, as IPVS keeps it: connections idle for the UDP
+    timeout expire, persistence templates (keyed by client address) live for the
+    persistence timeout from their last use, and a template that still controls a
+    connection when it expires is re-armed for 60 s. Timers are looked at when the workers
+    run theirs: after each packet (the scenarios replay one packet per poll)."""
+
+    def __init__(self, sc, svc, sched, udp_timeout, persistence=None):
+        self.sc, self.svc, self.sched = sc, svc, sched
+        self.udp_timeout, self.persistence = Decimal(udp_timeout), persistence
+        self.conns = {}      # (client, port) -> [Conn, deadline]
+        self.templates = {}  # client -> [Dest, deadline]
+
+    def expire(self, now):
+        for key, (conn, deadline) in list(self.conns.items()):
+            if deadline <= now:
+                conn.dest.inactive -= 1
+                del self.conns[key]
+        for c, entry in list(self.templates.items()):
+            if entry[1] <= now:
+                if any(k[0] == c for k in self.conns):
+                    entry[1] = now + 60
+                else:
+                    entry[0].persist -= 1
+                    del self.templates[c]
+
+    def datagram(self, t, c, cport, payload):
+        sc = self.sc
         sc.at(t)
-        p = sc.rx(udp(c, VIP, cport, 53, b"query %d" % cport, ipid=sc.next_id(c)))
+        now = sc.t
+        p = sc.rx(udp(c, VIP, cport, 53, payload, ipid=sc.next_id(c)))
         key = (c, cport)
-        if key not in conns or t > 5:
-            conns[key] = Conn(svc, d, "udp", input_only=True)
-        conns[key].packet(p, "in")
-        sc.tx(out_frame(d.mac, forwarded(p)), f"{c}:{cport} at {t} s -> rs{d.n}")
-    # At the end: the UDP connections of 8.0 and 8.1 s and two live templates.
-    for d in (d1, d2):
-        d.inactive, d.persist = 1, 1
+        if key in self.conns:
+            entry = self.conns[key]
+            how = "same connection"
+        else:
+            tpl = self.templates.get(c)
+            if tpl is not None:
+                d, how = tpl[0], "persistence template"
+                tpl[1] = now + self.persistence
+            else:
+                d, how = self.sched.pick(c, VIP), "rr"
+                if self.persistence is not None:
+                    self.templates[c] = [d, now + self.persistence]
+                    d.persist += 1
+            entry = self.conns[key] = [Conn(self.svc, d, "udp", input_only=True), None]
+        entry[1] = now + self.udp_timeout
+        entry[0].packet(p, "in")
+        d = entry[0].dest
+        sc.tx(out_frame(d.mac, forwarded(p)), f"{c}:{cport} at {t} s -> rs{d.n} ({how})")
+        self.expire(now)
+        return d.n
+
+    def arp(self, t):
+        """The router refreshing the VIP's ARP entry: answered, and the timers run."""
+        sc = self.sc
+        sc.at(t)
+        now = sc.t
+        sc.rx(arp_who_has(VIP))
+        sc.counters["arp_replies"] += 1
+        sc.tx(arp_reply_for(VIP), f"ARP reply for the VIP at {t} s")
+        self.expire(now)
+
+
+def udp_rr(name, description, udp_timeout, persistence=None):
+    extra = f"persistence_timeout = {persistence}\n" if persistence else ""
+    svc_cfg = service_toml("udp", VIP, 53, "rr", "dr", [(1, 1, None, ""), (2, 1, None, "")], extra)
+    sc = Scenario(name, description, config(svc_cfg, dests=(1, 2), burst=1,
+                                            timeouts={"udp": udp_timeout}))
+    dests = [Dest(2, port=53), Dest(1, port=53)]
+    svc = sc.service("UDP 10.0.0.100:53", dests)
+    sc.gauges = True
+    return sc, TimedUdp(sc, svc, Sched("rr", dests), udp_timeout, persistence)
+
+
+def scenario_persistence():
+    sc, m = udp_rr("persistence", "persistence (UDP, 5 s, rr over rs2, rs1; udp timeout 2 s): a "
+                   "client's new ports go to its first server while its template lives; once "
+                   "the templates expired in capture time the clients are rescheduled (and swap "
+                   "servers). ARP refreshes from the router are the traffic in between",
+                   udp_timeout=2, persistence=5)
+    c1, c2 = client(50), client(51)
+    picks = [m.datagram(0.0, c1, 1000, b"q1"), m.datagram(0.1, c2, 2000, b"q2"),
+             m.datagram(1.0, c1, 1001, b"q3"), m.datagram(1.1, c2, 2001, b"q4"),
+             m.datagram(1.2, c1, 1000, b"q5")]
+    m.arp(5.0)  # the connections expired (3.0 - 3.2 s)
+    m.arp(7.0)  # the templates expired (6.0, 6.1 s)
+    picks += [m.datagram(8.0, c2, 2002, b"q6"), m.datagram(8.1, c1, 1002, b"q7")]
+    assert picks == [2, 1, 2, 1, 2, 2, 1], picks
+    return sc
+
+
+def scenario_udp_expiry(strict=False):
+    name = "udp-expiry-strict" if strict else "udp-expiry"
+    desc = ("connection expiry in capture time (udp timeout 2 s, rr over rs2, rs1): datagrams "
+            "at 0 and 1 s share a connection (rs2); ")
+    desc += ("the datagram at 5 s, with nothing in between, finds it expired and starts a new one "
+             "(rs1): IPVS's timer would have fired at 3 s. Known gap, its test is ignored: the "
+             "workers run their timers after each burst, with the time of its last packet" if strict else
+             "an ARP refresh at 4 s lets the timers run; the datagram at 5 s is a new connection (rs1)")
+    sc, m = udp_rr(name, desc, udp_timeout=2)
+    c = client(70)
+    picks = [m.datagram(0.0, c, 5353, b"query at 0 s"), m.datagram(1.0, c, 5353, b"query at 1 s")]
+    if strict:
+        m.expire(T0 + 5)  # IPVS's timer fired at 3 s
+    else:
+        m.arp(4.0)
+    picks.append(m.datagram(5.0, c, 5353, b"query at 5 s"))
+    assert picks == [2, 2, 1], picks
     return sc
 
 
@@ -1294,55 +1370,25 @@ def scenario_quiescent():
                  "1.0 -e -t 10.0.0.100:80 -r 10.0.0.12:80 -g -w 0\n")
     d1, d2 = Dest(1), Dest(2)
     svc = sc.service("TCP 10.0.0.100:80", [d2, d1])
+    model = Sched("rr", [d2, d1])
     sc.gauges = True
-    plan = [(0.0, 1, "S", d2), (0.1, 1, "A", d2), (2.0, 1, "PA", d2), (2.1, 2, "S", d1),
-            (2.2, 3, "S", d1), (2.3, 1, "FA", d2)]
-    conns = {}
-    for t, i, flags, d in plan:
+    conns, picks = {}, []
+    for t, i, flags in [(0.0, 1, "S"), (0.1, 1, "A"), (2.0, 1, "PA"), (2.1, 2, "S"),
+                        (2.2, 3, "S"), (2.3, 1, "FA")]:
+        if t >= 1.0:
+            d2.weight = 0  # the script's change
         sc.at(t)
         c = client(60 + i)
         seq = 100 if flags == "S" else 101
         p = sc.rx(tcp(c, VIP, 33000 + i, 80, flags, seq, 0 if flags == "S" else 9,
                       b"data" if flags == "PA" else b"", ipid=sc.next_id(c)))
         if flags == "S":
-            conns[i] = Conn(svc, d, "tcp", input_only=True)
+            conns[i] = Conn(svc, model.pick(c, VIP), "tcp", input_only=True)
+            picks.append(conns[i].dest.n)
         conns[i].packet(p, "in")
+        d = conns[i].dest
         sc.tx(out_frame(d.mac, forwarded(p)), f"client {i} {flags} at {t} s -> rs{d.n}")
-    d2.weight = 0
-    return sc
-
-
-def scenario_udp_expiry(strict=False):
-    svc_cfg = service_toml("udp", VIP, 53, "rr", "dr", [(1, 1, None, ""), (2, 1, None, "")])
-    name = "udp-expiry-strict" if strict else "udp-expiry"
-    desc = ("connection expiry in capture time (udp timeout 2 s, rr over rs2, rs1): datagrams "
-            "at 0 and 1 s share a connection (rs2); ")
-    desc += ("the datagram at 5 s, with nothing in between, finds it expired and starts a new one "
-             "(rs1): IPVS's timer would have fired at 3 s. Known gap, its test is ignored: the "
-             "workers run their timers after each burst, with the time of its last packet" if strict else
-             "an ARP refresh at 4 s lets the timers run; the datagram at 5 s is a new connection (rs1)")
-    sc = Scenario(name, desc, config(svc_cfg, dests=(1, 2), burst=1, timeouts={"udp": 2}))
-    d1, d2 = Dest(1, port=53), Dest(2, port=53)
-    svc = sc.service("UDP 10.0.0.100:53", [d2, d1])
-    sc.gauges = True
-    c = client(70)
-    conn = None
-    for t, d in [(0.0, d2), (1.0, d2), ("arp", 4.0), (5.0, d1)]:
-        if t == "arp":
-            if strict:
-                continue
-            sc.at(d)
-            sc.rx(arp_who_has(VIP))
-            sc.counters["arp_replies"] += 1
-            sc.tx(arp_reply_for(VIP), "ARP reply for the VIP at 4 s")
-            continue
-        sc.at(t)
-        p = sc.rx(udp(c, VIP, 5353, 53, b"query at %d s" % t, ipid=sc.next_id(c)))
-        if conn is None or conn.dest is not d:
-            conn = Conn(svc, d, "udp", input_only=True)
-        conn.packet(p, "in")
-        sc.tx(out_frame(d.mac, forwarded(p)), f"datagram at {t} s -> rs{d.n}")
-    d2.inactive = 0  # expired at 3 s
+    assert picks == [2, 1, 1], picks
     return sc
 
 

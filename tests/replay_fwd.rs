@@ -69,6 +69,19 @@ impl Fields {
     fn bytes(&mut self, name: &str, value: &[u8]) {
         self.0.push((name.to_string(), Val::Bytes(value.to_vec())));
     }
+
+    /// The addresses and ports of a frame, for naming an unexpected one.
+    fn summary(&self) -> String {
+        self.0
+            .iter()
+            .filter(|(n, _)| n.ends_with(".src") || n.ends_with(".dst") || n.ends_with("port"))
+            .filter_map(|(n, v)| match v {
+                Val::Text(t) => Some(format!("{n}={t}")),
+                Val::Bytes(_) => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -593,12 +606,20 @@ fn replay_problems(name: &str, dir: &Path, meta: &Value, engine: &str) -> Vec<St
                 break;
             }
         }
-        if got.len() != want.len() {
+        if got.len() < want.len() {
             let next = notes.get(got.len()).map_or("", String::as_str);
             problems.push(format!(
                 "queue {q}: {} packets sent, {} expected (first missing: {next})",
                 got.len(),
                 want.len()
+            ));
+        } else if got.len() > want.len() {
+            let extra = got.get(want.len()).map(|f| dissect(f).summary());
+            problems.push(format!(
+                "queue {q}: {} packets sent, {} expected (first extra: {})",
+                got.len(),
+                want.len(),
+                extra.unwrap_or_default()
             ));
         }
     }
