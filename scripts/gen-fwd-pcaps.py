@@ -1035,6 +1035,36 @@ def scenario_fullnat_proxy():
     return sc
 
 
+def scenario_fullnat_proxy_udp():
+    svc_cfg = service_toml("udp", VIP, 53, "rr", "full_nat", [(1, 1, 8053, "")],
+                           'local_address_group = "lg"\nclient_address = "proxy-v2"\n')
+    sc = Scenario("fullnat-proxy-udp", "FULLNAT UDP with PROXY v2: every datagram to the real "
+                  "server carries a DGRAM header in front of its payload (UDP length + 28); "
+                  "replies pass unchanged but for the addresses",
+                  config(svc_cfg, laddrs=(LADDR,), dests=(1,)))
+    d = Dest(1, port=8053)
+    svc = sc.service("UDP 10.0.0.100:53", [d])
+    sc.gauges = True
+    c, cp = client(35), 5300
+    conn = None
+    for i in range(2):
+        p = sc.rx(udp(c, VIP, cp, 53, b"query %d" % i, ipid=sc.next_id(c)))
+        if conn is None:
+            conn = Conn(svc, d, "udp", input_only=False)
+        conn.packet(p, "in")
+        hdr = proxy_v2(c, cp, VIP, 53, dgram=True)
+        sc.counters["proxy_added"] += 1
+        sc.tx(out_frame(d.mac, forwarded(p, src=LADDR, sport=1024, dst=d.addr, dport=8053,
+                                         payload=hdr + b"query %d" % i)),
+              f"datagram {i} -> {LADDR}:1024 to rs1:8053 behind a PROXY v2 DGRAM header")
+        p = sc.rx(udp(d.addr, LADDR, 8053, 1024, b"answer %d" % i, ttl=64, ipid=sc.next_id(d.addr),
+                      src_mac=d.mac))
+        conn.packet(p, "out")
+        sc.tx(out_frame(GW_MAC, forwarded(p, src=VIP, sport=53, dst=c, dport=cp)),
+              f"answer {i} -> client from VIP:53")
+    return sc
+
+
 def scenario_fullnat_none():
     sc = Scenario("fullnat-none", "FULLNAT without client address delivery: three clients get "
                   "local addresses round-robin from the group and ports in order from 1024 "
@@ -1570,7 +1600,8 @@ def scenario_drops():
 def scenarios():
     out = [scenario_dr(), scenario_tun("ipip", False), scenario_tun("gre", True),
            scenario_tun("gue", True, 6080), scenario_nat(), scenario_fullnat_toa(),
-           scenario_fullnat_proxy(), scenario_fullnat_none(), scenario_fullnat_two_workers()]
+           scenario_fullnat_proxy(), scenario_fullnat_proxy_udp(), scenario_fullnat_none(),
+           scenario_fullnat_two_workers()]
     out += sched_scenarios()
     out += [scenario_persistence(), scenario_quiescent(), scenario_udp_expiry(),
             scenario_udp_expiry(strict=True), scenario_tun_mtu(), scenario_icmp_nat(),

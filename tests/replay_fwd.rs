@@ -692,6 +692,7 @@ scenarios! {
     nat => "nat",
     fullnat_toa => "fullnat-toa",
     fullnat_proxy => "fullnat-proxy",
+    fullnat_proxy_udp => "fullnat-proxy-udp",
     fullnat_none => "fullnat-none",
     fullnat_two_workers => "fullnat-two-workers",
     sched_rr => "sched-rr",
