@@ -1134,13 +1134,13 @@ def scenario_fullnat_two_workers():
 # Schedulers
 # ---------------------------------------------------------------------------------------
 
-def scenario_sched(kind, weights, actions, description, vips=(VIP,), sched_extra=""):
+def scenario_sched(kind, weights, actions, description, vips=(VIP,)):
     """A DR service per VIP over real servers weighted `weights` (config order rs1, rs2, ...;
     IPVS lists them newest first); `actions` are ("syn"|"ack"|"fin", connection[, vip[, host]]):
     connection i comes from port 30000 + i of host 198.51.100.(100 + host), host = i unless
     given (a host's second connection shows what sh and mh do with a known client)."""
     servers = [(n + 1, w, None, "") for n, w in enumerate(weights)]
-    svc_cfg = "".join(service_toml("tcp", v, 80, kind, "dr", servers, sched_extra) for v in vips)
+    svc_cfg = "".join(service_toml("tcp", v, 80, kind, "dr", servers) for v in vips)
     sc = Scenario(f"sched-{kind}", description, config(svc_cfg, dests=tuple(range(1, len(weights) + 1))))
     sc.gauges = True
     models = {}
@@ -1487,7 +1487,8 @@ def scenario_icmp_nat():
     conn.packet(p, "in")
     to_rs = forwarded(p, dst=rs, dport=8080)
     sc.tx(out_frame(d.mac, to_rs), "client SYN -> rs1:8080")
-    p = sc.rx(tcp(rs, c, 8080, cp, "SA", 900, 101, opts=SYNACK_OPTS, ttl=64, ipid=sc.next_id(rs), src_mac=d.mac))
+    p = sc.rx(tcp(rs, c, 8080, cp, "SA", 900, 101, opts=SYNACK_OPTS, ttl=64, ipid=sc.next_id(rs),
+                  src_mac=d.mac))
     conn.packet(p, "out")
     to_client = forwarded(p, src=VIP, sport=80)
     sc.tx(out_frame(GW_MAC, to_client), "rs1 SYN-ACK -> client from VIP:80")
