@@ -15,12 +15,21 @@ echo "== cargo test (workspace)"
 cargo test --workspace
 echo "== cargo test (dataplane without DPDK)"
 cargo test -p dataplane --no-default-features
-echo "== scripts/gen-pcaps.py reproduces pcaps/"
+echo "== scripts/gen-pcaps.py and scripts/gen-fwd-pcaps.py reproduce pcaps/"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-/usr/bin/python3 scripts/gen-pcaps.py "$tmp" >/dev/null 2>&1
+trap 'rm -rf "$tmp" "$tmp.log"' EXIT
+generate() { # generator, output directory
+    if ! /usr/bin/python3 "scripts/$1" "$2" >"$tmp.log" 2>&1; then
+        cat "$tmp.log" >&2
+        echo "error: scripts/$1 failed" >&2
+        exit 1
+    fi
+}
+generate gen-pcaps.py "$tmp"
+generate gen-fwd-pcaps.py "$tmp/fwd"
 if ! diff -r "$tmp" pcaps >/dev/null; then
-    echo "error: scripts/gen-pcaps.py output differs from the checked-in pcaps/" >&2
+    diff -rq "$tmp" pcaps >&2 || true
+    echo "error: the generators' output differs from the checked-in pcaps/ (run them and commit)" >&2
     exit 1
 fi
 echo "all tests passed"

@@ -83,6 +83,10 @@ enum Command {
         /// only; without it each input is read in bursts, as net_pcap does).
         #[arg(long, value_name = "US")]
         slice_us: Option<u64>,
+        /// Write the counters (worker totals, and each service's and real server's
+        /// connections, packets, bytes and connection gauges) to FILE as JSON at the end.
+        #[arg(long, value_name = "FILE")]
+        counters: Option<PathBuf>,
     },
     /// Measure the worker loop with the local responder over net_null ports (Mpps).
     Bench {
@@ -133,6 +137,7 @@ fn main() -> ExitCode {
             engine,
             script,
             slice_us,
+            counters,
         } => replay::run(
             cfg,
             &replay::ReplayArgs {
@@ -144,6 +149,7 @@ fn main() -> ExitCode {
                 },
                 script,
                 slice_ns: slice_us.map(|us| us.saturating_mul(1000)),
+                counters,
             },
         ),
     };

@@ -26,9 +26,13 @@
 //!   of N µs of capture time: all inputs up to the slice's end, hand-offs settled, then the
 //!   next slice. Packets further apart than a slice then meet the workers in capture order.
 //!
+//! - `--counters FILE` writes the workers' totals and each service's and real server's
+//!   counters as JSON when the replay ends (see [`counters_file`]).
+//!
 //! Drain is exact: the pcap engine stops when every input is delivered and two rounds of
 //! polling receive nothing (hand-offs settled); the dpdk engine waits until port 0 has
 //! received (or rejected) as many packets as the inputs hold, then settles the same way.
+pub mod counters_file;
 mod gated;
 pub mod script;
 
@@ -85,6 +89,8 @@ pub struct ReplayArgs {
     pub script: Option<PathBuf>,
     /// Replay in slices of this many ns of capture time (pcap engine).
     pub slice_ns: Option<u64>,
+    /// Where to write the counters as JSON when the replay ends.
+    pub counters: Option<PathBuf>,
 }
 
 fn devarg_path(p: &Path) -> Result<String, RvsdError> {
@@ -272,6 +278,30 @@ impl Control {
         self.director.handle(req, &Caller::internal())
     }
 
+    /// Every service with its counters, as `-Ln --stats` lists them.
+    fn services(&mut self) -> Result<Vec<proto::ServiceInfo>, RvsdError> {
+        match self.ask(Request::ListServices { key: None }) {
+            Response::Services { services } => Ok(services),
+            other => Err(RvsdError::Other(format!(
+                "listing the services for --counters: {other:?}"
+            ))),
+        }
+    }
+
+    /// Writes `--counters FILE` when asked.
+    fn write_counters(
+        &mut self,
+        args: &ReplayArgs,
+        engine: &str,
+        total: &CounterValues,
+    ) -> Result<(), RvsdError> {
+        let Some(path) = &args.counters else {
+            return Ok(());
+        };
+        let services = self.services()?;
+        counters_file::write(path, engine, total, &services)
+    }
+
     /// A listing as rvsadm prints it.
     fn listing(&mut self, cmd: &Command) -> String {
         use cli::listing::{conns, director, rules, services};
@@ -440,6 +470,7 @@ fn run_pcap(prepared: Prepared, args: &ReplayArgs) -> Result<(), RvsdError> {
     }
     advance(&mut workers, u64::MAX, args.slice_ns)?;
     let total = totals(&control.tables);
+    control.write_counters(args, "pcap", &total)?;
     for w in workers {
         for q in w.into_queues() {
             q.finish()?;
@@ -485,7 +516,7 @@ fn run_dpdk(prepared: Prepared, args: &ReplayArgs) -> Result<(), RvsdError> {
     let dp = ports::setup(&eal, &cfg, &devices, queues, true)?;
     let result = (|| {
         let mut fleet = fleet::build::<Mbuf>(&fleet_options(&cfg, n)?)?;
-        let control = control(&cfg, &fleet, Devices::network(dp.macs()?), first_ts)?;
+        let mut control = control(&cfg, &fleet, Devices::network(dp.macs()?), first_ts)?;
         let mut workers: Vec<DpdkWorker> = Vec::new();
         for member in std::mem::take(&mut fleet.members) {
             let id = member.id;
@@ -536,8 +567,10 @@ fn run_dpdk(prepared: Prepared, args: &ReplayArgs) -> Result<(), RvsdError> {
             drop(w.into_queues());
         }
         let st = port0.stats().context(|| "reading port 0 counters".into())?;
+        let total = totals(&control.tables);
+        control.write_counters(args, "dpdk", &total)?;
         drop(control.director);
-        Ok((totals(&control.tables), st))
+        Ok((total, st))
     })();
     let closed = dp.close();
     drop(dp);
