@@ -723,7 +723,6 @@ scenarios! {
 /// datagram still finds the expired connection; `udp-expiry` shows expiry with traffic in
 /// between. Run it with `--ignored` once timers run before a packet that moves time on.
 #[test]
-#[ignore = "expiry is applied after the packet that crosses the deadline (worker timers run after each burst)"]
 fn udp_expiry_strict() {
     run_scenario("udp-expiry-strict");
 }
