@@ -29,7 +29,13 @@ pub fn nginx_echo(lab: &Lab, node: NodeId, port: u16) -> lab::Result<ProcessGuar
         "-e".to_owned(),
         dir.join("error.log").display().to_string(),
     ];
-    let mut guard = lab.spawn(node, &format!("nginx-echo-{node}"), "nginx", &args)?;
+    let nginx = lab::cmd::find(lab::cmd::NGINX)?;
+    let mut guard = lab.spawn(
+        node,
+        &format!("nginx-echo-{node}"),
+        &nginx.to_string_lossy(),
+        &args,
+    )?;
     guard.wait_ready(
         &format!("nginx on port {port}"),
         Duration::from_secs(10),
