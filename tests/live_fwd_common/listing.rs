@@ -100,6 +100,34 @@ pub fn parse_stats(text: &str) -> Result<StatsListing, String> {
     Ok(listing)
 }
 
+/// The entries where `listed` and `want` differ, one per line: what rvsadm listed, then
+/// what was expected.
+pub fn differences(listed: &StatsListing, want: &StatsListing) -> String {
+    let mut lines = Vec::new();
+    let mut compare = |name: String, l: Option<&Counters>, w: Option<&Counters>| {
+        if l != w {
+            lines.push(format!("{name}\n  listed   {l:?}\n  expected {w:?}"));
+        }
+    };
+    let services = listed.services.keys().chain(want.services.keys());
+    for key in services.collect::<std::collections::BTreeSet<_>>() {
+        compare(
+            format!("{:?} {}", key.proto, key.vip),
+            listed.services.get(key),
+            want.services.get(key),
+        );
+    }
+    let servers = listed.servers.keys().chain(want.servers.keys());
+    for key in servers.collect::<std::collections::BTreeSet<_>>() {
+        compare(
+            format!("{:?} {} -> {}", key.0.proto, key.0.vip, key.1),
+            listed.servers.get(key),
+            want.servers.get(key),
+        );
+    }
+    lines.join("\n")
+}
+
 /// One line of `-Lnc`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnEntry {

@@ -20,7 +20,7 @@ use lab::{Lab, NodeId, WrkReport};
 use super::case::{Case, HTTP_PORT, LADDR, UDP_PORT, VIP};
 use super::director::Director;
 use super::ledger::{self, Ledger};
-use super::listing::{Proto, ServiceKey};
+use super::listing::{self, Proto, ServiceKey};
 
 /// Sequential requests per distribution check (a multiple of 3, for wrr 2:1).
 const REQUESTS: usize = 9;
@@ -205,9 +205,10 @@ pub fn rr_traffic_and_stats(
     let want = ledger
         .expected(&listed, &conns, case.replies_cross_director())
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        listed, want,
-        "-Ln --stats --exact (left) against the client's capture (right)"
+    assert!(
+        listed == want,
+        "-Ln --stats --exact differs from the client's capture:\n{}",
+        listing::differences(&listed, &want)
     );
     let tcp = want
         .services
