@@ -196,6 +196,24 @@ UDP  10.0.0.100:53                       1        1        1       30       80\n
     }
 
     #[test]
+    fn differences_name_only_what_differs() {
+        let text = "IP Virtual Server version 1.2.1 (size=4096)\nProt ...\n  -> ...\n\
+TCP  10.0.0.100:80 4 28 0 1784 0\n  -> 10.0.0.11:80 2 14 0 892 0\n  -> 10.0.0.12:80 2 14 0 892 0\n";
+        let listed = parse_stats(text).expect("parses");
+        let mut want = listed.clone();
+        assert_eq!(differences(&listed, &want), "");
+        if let Some(c) = want.servers.values_mut().next() {
+            c.inbytes += 1;
+        }
+        let diff = differences(&listed, &want);
+        assert_eq!(diff.lines().count(), 3, "{diff}");
+        assert!(
+            diff.starts_with("Tcp 10.0.0.100:80 -> 10.0.0.11:80\n"),
+            "{diff}"
+        );
+    }
+
+    #[test]
     fn connection_listing_reads_back() {
         let text = "IPVS connection entries\n\
 pro expire state       source             virtual            destination\n\
