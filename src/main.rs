@@ -88,11 +88,15 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         counters: Option<PathBuf>,
     },
-    /// Measure the worker loop with the local responder over net_null ports (Mpps).
+    /// Measure the worker loop over net_null ports (Mpps): the local responder, or the
+    /// forwarding of established connections of one method.
     Bench {
         /// Seconds to measure.
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+        /// What each packet goes through.
+        #[arg(long, value_enum, default_value_t = bench::Mode::Local)]
+        mode: bench::Mode,
     },
 }
 
@@ -113,8 +117,8 @@ fn main() -> ExitCode {
         print!("{}", report.output);
         return ExitCode::from(u8::try_from(report.exit_code).unwrap_or(1));
     }
-    if let Some(Command::Bench { seconds }) = cli.command {
-        return finish(bench::run(seconds));
+    if let Some(Command::Bench { seconds, mode }) = cli.command {
+        return finish(bench::run(seconds, mode));
     }
     let Some(config_path) = cli.config else {
         eprintln!("rvsd: --config FILE is required (see docs/config.md)");
