@@ -130,6 +130,10 @@ fn rss_line(port: &Port) -> Option<String> {
              all on queue 0); the workers hand each to its owner",
             hash_type_names(offered)
         )),
+        RssPlan::Refused { code } => Some(format!(
+            "no RSS: the driver refused it (error {code}); the workers hand each packet to \
+             its owner"
+        )),
         RssPlan::Hash { types, key } => {
             let key_state = match port.rss_hash_conf() {
                 Ok(now) if now.key == key => "symmetric key",

@@ -115,10 +115,12 @@ struct PortInner {
     pools: Mutex<Vec<Mempool>>,
     /// (field offset, flag bit) of the RX timestamp, when the driver fills it.
     timestamp: Mutex<Option<(i32, u64)>>,
-    /// What configure asked of RSS. Its key buffer stays here for the port's life: the
-    /// driver keeps the pointer (ethdev copies `rte_eth_conf` shallowly) and may read the
-    /// key again at any start.
+    /// What configure did about RSS.
     rss: Mutex<RssPlan>,
+    /// The key buffer `rte_eth_conf` points to, kept for the port's life: the driver keeps
+    /// the pointer (ethdev copies `rte_eth_conf` shallowly) and may read the key again at
+    /// any start. Set once, by configure.
+    rss_key: Mutex<Vec<u8>>,
     /// Flow rules created through this port.
     flows: Mutex<FlowTable>,
     _eal: Eal,
@@ -165,6 +167,7 @@ impl Port {
                 pools: Mutex::new(Vec::new()),
                 timestamp: Mutex::new(None),
                 rss: Mutex::new(RssPlan::NotWanted),
+                rss_key: Mutex::new(Vec::new()),
                 flows: Mutex::new(FlowTable::default()),
                 _eal: eal.clone(),
             }),
@@ -270,22 +273,35 @@ impl Port {
         if want_ts {
             conf.rxmode.offloads |= ts_offload;
         }
-        let mut rss = lock(&self.inner.rss);
-        *rss = RssPlan::new(cfg.rss, cfg.rx_queues, info.rss);
-        if let RssPlan::Hash { types, key } = &mut *rss {
+        let mut plan = RssPlan::new(cfg.rss, cfg.rx_queues, info.rss);
+        let mut key_store = lock(&self.inner.rss_key);
+        if let RssPlan::Hash { types, key } = &plan {
+            *key_store = key.clone();
             conf.rxmode.mq_mode = ffi::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
             conf.rx_adv_conf.rss_conf = ffi::rte_eth_rss_conf {
-                rss_key: key.as_mut_ptr(),
-                rss_key_len: u8::try_from(key.len()).unwrap_or(u8::MAX),
+                rss_key: key_store.as_mut_ptr(),
+                rss_key_len: u8::try_from(key_store.len()).unwrap_or(u8::MAX),
                 rss_hf: *types,
             };
         }
         let id = self.inner.id;
         // SAFETY: valid port id, stopped (never started); conf is a valid initialised struct;
-        // the RSS key it points to lives in `self.inner.rss` for as long as the port (it is
-        // never replaced: configure runs once).
-        let ret = unsafe { ffi::rte_eth_dev_configure(id, cfg.rx_queues, cfg.tx_queues, &conf) };
-        drop(rss);
+        // the RSS key it points to lives in `self.inner.rss_key` for as long as the port (it
+        // is set here only, and configure runs once).
+        let mut ret =
+            unsafe { ffi::rte_eth_dev_configure(id, cfg.rx_queues, cfg.tx_queues, &conf) };
+        if ret != 0 && plan.spreads() {
+            // A driver that offers hash types yet refuses this RSS set-up should still run:
+            // without RSS the workers' hand-off carries the traffic.
+            plan = RssPlan::Refused { code: ret.abs() };
+            conf.rxmode.mq_mode = ffi::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_NONE;
+            conf.rx_adv_conf.rss_conf = ffi::rte_eth_rss_conf::default();
+            // SAFETY: as above; a failed configure leaves the port unconfigured, so it may be
+            // configured again.
+            ret = unsafe { ffi::rte_eth_dev_configure(id, cfg.rx_queues, cfg.tx_queues, &conf) };
+        }
+        drop(key_store);
+        *lock(&self.inner.rss) = plan;
         if ret != 0 {
             return Err(DpdkError::from_ret(self.op("rte_eth_dev_configure"), ret));
         }
@@ -372,7 +388,7 @@ impl Port {
         Ok(())
     }
 
-    /// What configure asked of RSS.
+    /// What configure did about RSS.
     pub fn rss_plan(&self) -> RssPlan {
         lock(&self.inner.rss).clone()
     }

@@ -59,6 +59,9 @@ pub enum RssPlan {
         /// The hash types the driver offers (for the log).
         offered: u64,
     },
+    /// The driver offered hash types but refused the RSS configuration
+    /// (`rte_eth_dev_configure` failed with this code); the port runs without RSS.
+    Refused { code: i32 },
     /// Spread by these hash types with this key.
     Hash {
         /// `RTE_ETH_RSS_*` bits: the wanted types the driver offers.
@@ -228,6 +231,7 @@ mod tests {
         let plan = RssPlan::new(true, 2, capa(1 << 8, 40));
         assert_eq!(plan, RssPlan::Unsupported { offered: 1 << 8 });
         assert!(!plan.spreads());
+        assert!(!RssPlan::Refused { code: 22 }.spreads());
         assert_eq!(hash_type_names(0), "none");
         assert_eq!(hash_type_names(1 << 8), "0x100");
     }
