@@ -2,7 +2,9 @@
 //! that exports DPDK's static-inline fast-path functions.
 //!
 //! The bindings are allow-listed to what rvs calls: keeping them small keeps the build
-//! fast and keeps `rte_flow.h` (which needs bindgen work-arounds) out of the picture.
+//! fast. Of `rte_flow.h` only the few items of a queue-steering rule are bound; its two
+//! known bindgen traps (a packed struct holding an aligned one, E0588; a struct whose Debug
+//! derive fails) are handled below in case a future allow-list entry pulls them in.
 use std::env;
 use std::path::PathBuf;
 use std::process::Command;
@@ -43,9 +45,25 @@ const FUNCTIONS: &[&str] = &[
     "rte_eth_stats_reset",
     "rte_eth_xstats_get",
     "rte_eth_xstats_get_names",
+    "rte_eth_dev_rss_hash_conf_get",
+    "rte_eth_dev_rss_hash_update",
+    "rte_flow_validate",
+    "rte_flow_create",
+    "rte_flow_destroy",
+    "rte_flow_flush",
     "rte_ring_create",
     "rte_ring_free",
     "rvs_.*",
+];
+
+/// Types the functions above do not name but rvs fills in (the `spec`/`mask`/`conf`
+/// pointers of flow items and actions are `void *`).
+const TYPES: &[&str] = &[
+    "rte_flow_item_ipv4",
+    "rte_flow_item_tcp",
+    "rte_flow_item_udp",
+    "rte_flow_action_queue",
+    "rte_eth_rx_mq_mode",
 ];
 
 /// Constants rvs needs from the headers.
@@ -59,6 +77,7 @@ const VARS: &[&str] = &[
     "LCORE_ID_ANY",
     "SOCKET_ID_ANY",
     "RTE_ETH_XSTATS_NAME_SIZE",
+    "RVS_ETH_RSS_.*",
 ];
 
 fn main() {
@@ -93,9 +112,14 @@ fn main() {
         .generate_comments(false)
         .layout_tests(true)
         .derive_default(true)
+        .opaque_type("rte_l2tpv2_combined_msg_hdr")
+        .no_debug("rte_flow_item_gtp_psc")
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
     for f in FUNCTIONS {
         builder = builder.allowlist_function(f);
+    }
+    for t in TYPES {
+        builder = builder.allowlist_type(t);
     }
     for v in VARS {
         builder = builder.allowlist_var(v);

@@ -20,7 +20,11 @@
 //! ([`crate::ownership`]): services on the VIPs of instances that are not MASTER here are
 //! left out (their draining addresses too), and a MASTER instance's addresses without a
 //! service are answered for ARP. The VRRP wiring re-applies on every transition.
-use std::collections::BTreeMap;
+//!
+//! After each snapshot went out, the FULLNAT local addresses it serves (draining ones
+//! included) are told to an observer, if one is set: the NIC flow rules that put return
+//! traffic on its worker's queue follow them ([`crate::steering`]).
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -48,7 +52,12 @@ pub struct SnapshotApplier {
     draining: BTreeMap<u32, Draining>,
     /// Which VRRP addresses are served now (none without VRRP).
     ownership: VrrpOwnership,
+    /// Told the local addresses of every snapshot sent.
+    local_addresses: Option<LocalAddressObserver>,
 }
+
+/// Receives the FULLNAT local addresses of each snapshot sent to the workers.
+pub type LocalAddressObserver = Box<dyn FnMut(&BTreeSet<Ipv4Addr>) + Send>;
 
 /// The addresses of a removed service, and the statistics slot that says whether any of
 /// its connections still runs.
@@ -75,7 +84,14 @@ impl SnapshotApplier {
             last: None,
             draining: BTreeMap::new(),
             ownership: VrrpOwnership::default(),
+            local_addresses: None,
         }
+    }
+
+    /// Tells `observer` the local addresses of every snapshot sent.
+    pub fn with_local_addresses(mut self, observer: LocalAddressObserver) -> SnapshotApplier {
+        self.local_addresses = Some(observer);
+        self
     }
 
     /// Serves only the VRRP addresses `ownership` says this director owns.
@@ -133,6 +149,12 @@ impl Applier for SnapshotApplier {
         let laddrs: Vec<Ipv4Addr> = draining.values().flat_map(|d| d.laddrs.clone()).collect();
         vips.extend(owned.bare_addresses(cfg));
         snapshot.services.keep_draining(&vips, &laddrs);
+        let local: BTreeSet<Ipv4Addr> = snapshot
+            .services
+            .iter()
+            .flat_map(|s| s.laddrs.iter().copied())
+            .chain(laddrs.iter().copied())
+            .collect();
         for (w, tx) in self.senders.iter().enumerate() {
             if tx.is_full() {
                 return Err(format!(
@@ -167,6 +189,11 @@ impl Applier for SnapshotApplier {
             book.slots.free_count(),
             book.slots.retired_count()
         );
+        // Not under the statistics lock: installing NIC rules may take a while.
+        drop(book);
+        if let Some(observer) = self.local_addresses.as_mut() {
+            observer(&local);
+        }
         Ok(())
     }
 }
@@ -309,6 +336,92 @@ mod tests {
         let s = latest();
         assert!(!s.services.is_vip(vip));
         assert!(s.services.is_vip("10.0.0.101".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_observer_hears_the_local_addresses_of_every_snapshot_draining_ones_included() {
+        let fleet = build::<PcapBuf>(&FleetOptions {
+            workers: 2,
+            conn_capacity: 16,
+            stats_slots: 16,
+            seeds: Seeds::Fixed,
+        })
+        .unwrap();
+        let mut cfg = config(16);
+        let fullnat: Config = toml::from_str(
+            r#"
+            [local_address_groups.lg]
+            addresses = [{ address = "10.0.0.50", port = "dp0" }]
+            [[services]]
+            protocol = "tcp"
+            address = "10.0.0.100"
+            port = 80
+            forward = "full_nat"
+            local_address_group = "lg"
+            [[services.real_servers]]
+            address = "10.0.0.11"
+            "#,
+        )
+        .unwrap();
+        cfg.services = fullnat.services;
+        cfg.local_address_groups = fullnat.local_address_groups;
+        let book = StatsBook::shared(16);
+        let heard = Arc::new(std::sync::Mutex::new(Vec::<Vec<Ipv4Addr>>::new()));
+        let sink = Arc::clone(&heard);
+        let applier = SnapshotApplier::new(
+            Devices::network(vec![[2, 0, 0, 0, 0, 2]]),
+            fleet.snapshots.clone(),
+            fleet.tables.clone(),
+            Arc::clone(&book),
+        )
+        .with_local_addresses(Box::new(move |l| {
+            sink.lock().unwrap().push(l.iter().copied().collect())
+        }));
+        let mut director = Director::new(cfg, Box::new(applier));
+        director.start().unwrap();
+        let caller = Caller::internal();
+        let key = r#"{"addr":{"protocol":"tcp","addr":"10.0.0.100:80"}}"#;
+        let req = |text: String| -> Request { serde_json::from_str(&text).unwrap() };
+        assert_eq!(
+            director.handle(
+                req(format!(
+                    r#"{{"op":"add_local_addr","key":{key},"addr":"10.0.0.51"}}"#
+                )),
+                &caller
+            ),
+            Response::Ok
+        );
+        // A connection runs when the service goes: its addresses stay until it ends.
+        let id = director.ids().services().next().unwrap().1;
+        let slot = crate::counters::lock(&book).slots.service_slot(id).unwrap();
+        fleet.tables.slots[0].get(slot).unwrap().active.set(1);
+        assert_eq!(
+            director.handle(
+                req(format!(r#"{{"op":"del_service","key":{key}}}"#)),
+                &caller
+            ),
+            Response::Ok
+        );
+        fleet
+            .tables
+            .counters
+            .iter()
+            .for_each(|c| c.snapshot_swaps.add(100));
+        fleet.tables.slots[0].get(slot).unwrap().active.set(0);
+        assert_eq!(
+            director.handle(add_service("10.0.0.101"), &caller),
+            Response::Ok
+        );
+        let ip = |s: &str| -> Ipv4Addr { s.parse().unwrap() };
+        assert_eq!(
+            *heard.lock().unwrap(),
+            [
+                vec![ip("10.0.0.50")],
+                vec![ip("10.0.0.50"), ip("10.0.0.51")],
+                vec![ip("10.0.0.50"), ip("10.0.0.51")],
+                vec![],
+            ]
+        );
     }
 
     #[test]

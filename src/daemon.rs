@@ -63,6 +63,7 @@ use crate::ownership::VrrpOwnership;
 use crate::ports::{self, DpdkPorts};
 use crate::snapshot::Devices;
 use crate::status::DaemonStatus;
+use crate::steering::{self, SharedSteering};
 use crate::{eal_args, fleet, health, kport, report, vrrp};
 
 type DpdkSetup = WorkerSetup<DpdkQueue, ForwardStage<Mbuf>>;
@@ -145,14 +146,17 @@ fn run_on_ports(
         macs: dp.macs()?,
         kernel_macs: dp.kernel_macs()?,
     };
+    let names = port_names(cfg, dp);
+    let network_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
+    let steering = steering::shared(&network_names, &dp.ports, workers);
     let applier = SnapshotApplier::new(
         devices,
         fleet.snapshots.clone(),
         tables.clone(),
         Arc::clone(&book),
     )
-    .with_vrrp(ownership.clone());
-    let names = port_names(cfg, dp);
+    .with_vrrp(ownership.clone())
+    .with_local_addresses(steering::observer(&steering));
     let mut director = Director::new(cfg.clone(), Box::new(applier))
         .with_stats(Box::new(DaemonStats::new(
             Arc::clone(&book),
@@ -187,7 +191,10 @@ fn run_on_ports(
         fleet.commands.clone(),
         tables.clone(),
         names.clone(),
-        port_counters(names.iter().cloned().zip(dp.all().cloned()).collect()),
+        port_counters(
+            names.iter().cloned().zip(dp.all().cloned()).collect(),
+            Arc::clone(&steering),
+        ),
     )
     .with_health(health_host.engine())
     .with_vrrp(Arc::clone(&vrrp_board));
@@ -243,6 +250,8 @@ fn run_on_ports(
     }
     log::info!("stopping: control plane");
     control.stop();
+    // No change can arrive any more: the NIC rules go before the ports stop.
+    steering::lock(&steering).flush();
     log::info!("stopping: workers");
     stop_workers.store(true, Ordering::Relaxed);
     join_workers(handles, &tables)
@@ -427,11 +436,19 @@ fn start_control_plane(
     }
 }
 
-/// Named counters of the DPDK ports: `port.<name>.<counter>` and the driver's extended
-/// counters as `port.<name>.x.<xstat>`.
-fn port_counters(ports: Vec<(String, Port)>) -> crate::status::ExtraCounters {
+/// Named counters of the DPDK ports: `port.<name>.<counter>`, the flow-steering counters
+/// of the network ports (`port.<name>.flow_rules`, `port.<name>.flow_refused`) and the
+/// driver's extended counters as `port.<name>.x.<xstat>`.
+fn port_counters(
+    ports: Vec<(String, Port)>,
+    steering: SharedSteering,
+) -> crate::status::ExtraCounters {
     Box::new(move || {
-        let mut out = Vec::new();
+        let mut out: Vec<Counter> = steering::lock(&steering)
+            .counters()
+            .into_iter()
+            .map(|(name, value)| Counter { name, value })
+            .collect();
         for (name, port) in &ports {
             if let Ok(st) = port.stats() {
                 for (what, value) in [

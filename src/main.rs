@@ -27,6 +27,7 @@ mod report;
 mod slots;
 mod snapshot;
 mod status;
+mod steering;
 mod vrrp;
 
 /// `rvsd --version`: the crate version, the DPDK it was built against, the git revision.

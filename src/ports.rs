@@ -1,5 +1,11 @@
 //! Setting the DPDK ports up from the configuration, and taking them down.
+//!
+//! Network ports get one RX/TX queue pair per worker and, with several workers, RSS where
+//! the driver hashes IPv4 (see `dpdk_sys::rss`); what each port got is logged once at
+//! start. The kernel-side ports do without RSS: the kernel chooses the TAP queue a packet
+//! goes to, and net_tap offers RSS only as a flow action.
 use control::config::Config;
+use dpdk_sys::rss::{RssPlan, hash_type_names};
 use dpdk_sys::{Eal, Mempool, Port, PortConfig};
 
 use crate::eal_args::port_name;
@@ -77,6 +83,7 @@ pub fn add_kernel_ports(
         rx_timestamp: false,
         // The kernel interface has the port's MAC; it needs no frames for others.
         promiscuous: false,
+        rss: false,
     };
     let macs = dp.macs()?;
     for k in planned {
@@ -114,6 +121,30 @@ pub fn add_kernel_ports(
     Ok(())
 }
 
+/// What a network port does with RSS, for the start-up log (`None`: one queue).
+fn rss_line(port: &Port) -> Option<String> {
+    match port.rss_plan() {
+        RssPlan::NotWanted | RssPlan::SingleQueue => None,
+        RssPlan::Unsupported { offered } => Some(format!(
+            "no RSS (the driver hashes {}): packets are not spread by hash (a NIC puts them \
+             all on queue 0); the workers hand each to its owner",
+            hash_type_names(offered)
+        )),
+        RssPlan::Refused { code } => Some(format!(
+            "no RSS: the driver refused it (error {code}); the workers hand each packet to \
+             its owner"
+        )),
+        RssPlan::Hash { types, key } => {
+            let key_state = match port.rss_hash_conf() {
+                Ok(now) if now.key == key => "symmetric key",
+                Ok(_) => "the driver's own key (it refused the symmetric one)",
+                Err(_) => "symmetric key asked (the driver does not report its key)",
+            };
+            Some(format!("RSS over {} ({key_state})", hash_type_names(types)))
+        }
+    }
+}
+
 fn port_label(cfg: &Config, index: usize) -> String {
     cfg.ports
         .get(index)
@@ -145,6 +176,7 @@ pub fn setup(
         tx_desc: cfg.dpdk.tx_desc,
         rx_timestamp,
         promiscuous: true,
+        rss: true,
     };
     let mut ports = Vec::with_capacity(devices.len());
     for (i, device) in devices.iter().enumerate() {
@@ -171,6 +203,9 @@ pub fn setup(
                 ""
             }
         );
+        if let Some(line) = rss_line(&port) {
+            log::info!("port {cfg_name}: {line}");
+        }
         ports.push(port);
     }
     Ok(DpdkPorts {

@@ -11,6 +11,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_flow.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
@@ -47,5 +48,15 @@ unsigned int rvs_ring_dequeue_burst(struct rte_ring *r, void **objs, unsigned in
 unsigned int rvs_ring_count(const struct rte_ring *r);
 
 uint64_t rvs_rx_offload_timestamp(void);
+
+/*
+ * The RSS hash types rvs asks for. DPDK defines them with RTE_BIT64(), which bindgen does
+ * not expand; as constants here they become plain Rust constants.
+ */
+static const uint64_t RVS_ETH_RSS_IPV4 = RTE_ETH_RSS_IPV4;
+static const uint64_t RVS_ETH_RSS_FRAG_IPV4 = RTE_ETH_RSS_FRAG_IPV4;
+static const uint64_t RVS_ETH_RSS_NONFRAG_IPV4_TCP = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+static const uint64_t RVS_ETH_RSS_NONFRAG_IPV4_UDP = RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+static const uint64_t RVS_ETH_RSS_NONFRAG_IPV4_OTHER = RTE_ETH_RSS_NONFRAG_IPV4_OTHER;
 
 #endif

@@ -1,5 +1,5 @@
-//! Ethernet ports: configuration, start/stop, addresses, link, statistics, and the
-//! per-queue burst I/O handles the workers own.
+//! Ethernet ports: configuration (queues, RSS), start/stop, addresses, link, statistics,
+//! and the per-queue burst I/O handles the workers own. Flow rules are in [`crate::flow`].
 use std::cell::Cell;
 use std::ffi::{CStr, CString, c_char};
 use std::marker::PhantomData;
@@ -11,8 +11,10 @@ use arrayvec::ArrayVec;
 use crate::eal::Eal;
 use crate::error::DpdkError;
 use crate::ffi;
+use crate::flow::FlowTable;
 use crate::mbuf::Mbuf;
 use crate::mempool::Mempool;
+use crate::rss::{RssCapability, RssPlan};
 
 /// Name of DPDK's RX timestamp dynamic field (`RTE_MBUF_DYNFIELD_TIMESTAMP_NAME`).
 const TIMESTAMP_FIELD: &CStr = c"rte_dynfield_timestamp";
@@ -36,6 +38,9 @@ pub struct PortConfig {
     /// ARP with the port's MAC it is not, but harmless; failures are ignored for PMDs
     /// without the notion).
     pub promiscuous: bool,
+    /// Spread received packets over the RX queues by RSS when there are several and the
+    /// driver hashes IPv4 (see [`crate::rss`]); what was done is [`Port::rss_plan`].
+    pub rss: bool,
 }
 
 /// What the driver says about a port.
@@ -45,6 +50,7 @@ pub struct PortInfo {
     pub max_rx_queues: u16,
     pub max_tx_queues: u16,
     pub rx_offload_capa: u64,
+    pub rss: RssCapability,
 }
 
 /// Link state.
@@ -67,6 +73,14 @@ pub struct PortStats {
     pub ierrors: u64,
     pub oerrors: u64,
     pub rx_nombuf: u64,
+}
+
+/// The RSS configuration a driver reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RssHashConf {
+    /// `RTE_ETH_RSS_*` bits.
+    pub types: u64,
+    pub key: Vec<u8>,
 }
 
 /// One extended statistic (`rte_eth_xstats`), by the driver's name.
@@ -101,6 +115,14 @@ struct PortInner {
     pools: Mutex<Vec<Mempool>>,
     /// (field offset, flag bit) of the RX timestamp, when the driver fills it.
     timestamp: Mutex<Option<(i32, u64)>>,
+    /// What configure did about RSS.
+    rss: Mutex<RssPlan>,
+    /// The key buffer `rte_eth_conf` points to, kept for the port's life: the driver keeps
+    /// the pointer (ethdev copies `rte_eth_conf` shallowly) and may read the key again at
+    /// any start. Set once, by configure.
+    rss_key: Mutex<Vec<u8>>,
+    /// Flow rules created through this port.
+    flows: Mutex<FlowTable>,
     _eal: Eal,
 }
 
@@ -144,6 +166,9 @@ impl Port {
                 queues_out: AtomicU64::new(0),
                 pools: Mutex::new(Vec::new()),
                 timestamp: Mutex::new(None),
+                rss: Mutex::new(RssPlan::NotWanted),
+                rss_key: Mutex::new(Vec::new()),
+                flows: Mutex::new(FlowTable::default()),
                 _eal: eal.clone(),
             }),
         })
@@ -163,8 +188,25 @@ impl Port {
         &self.inner.name
     }
 
-    fn op(&self, what: &str) -> String {
+    pub(crate) fn op(&self, what: &str) -> String {
         format!("{what}(port {} {})", self.inner.id, self.inner.name)
+    }
+
+    /// The port's flow-rule table (see [`crate::flow`]).
+    pub(crate) fn flow_table(&self) -> std::sync::MutexGuard<'_, FlowTable> {
+        lock(&self.inner.flows)
+    }
+
+    /// Flow rules need a configured, not closed, port.
+    pub(crate) fn ensure_flow_state(&self, what: &str) -> Result<(), DpdkError> {
+        let state = *lock(&self.inner.state);
+        if matches!(state, State::Attached | State::Closed) {
+            return Err(DpdkError::Invalid(format!(
+                "cannot {what} port {} in state {state:?}",
+                self.inner.name
+            )));
+        }
+        Ok(())
     }
 
     /// What the driver reports.
@@ -188,6 +230,11 @@ impl Port {
             max_rx_queues: info.max_rx_queues,
             max_tx_queues: info.max_tx_queues,
             rx_offload_capa: info.rx_offload_capa,
+            rss: RssCapability {
+                hash_types: info.flow_type_rss_offloads,
+                key_len: info.hash_key_size,
+                reta_size: info.reta_size,
+            },
         })
     }
 
@@ -226,9 +273,35 @@ impl Port {
         if want_ts {
             conf.rxmode.offloads |= ts_offload;
         }
+        let mut plan = RssPlan::new(cfg.rss, cfg.rx_queues, info.rss);
+        let mut key_store = lock(&self.inner.rss_key);
+        if let RssPlan::Hash { types, key } = &plan {
+            *key_store = key.clone();
+            conf.rxmode.mq_mode = ffi::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf = ffi::rte_eth_rss_conf {
+                rss_key: key_store.as_mut_ptr(),
+                rss_key_len: u8::try_from(key_store.len()).unwrap_or(u8::MAX),
+                rss_hf: *types,
+            };
+        }
         let id = self.inner.id;
-        // SAFETY: valid port id, stopped (never started); conf is a valid initialised struct.
-        let ret = unsafe { ffi::rte_eth_dev_configure(id, cfg.rx_queues, cfg.tx_queues, &conf) };
+        // SAFETY: valid port id, stopped (never started); conf is a valid initialised struct;
+        // the RSS key it points to lives in `self.inner.rss_key` for as long as the port (it
+        // is set here only, and configure runs once).
+        let mut ret =
+            unsafe { ffi::rte_eth_dev_configure(id, cfg.rx_queues, cfg.tx_queues, &conf) };
+        if ret != 0 && plan.spreads() {
+            // A driver that offers hash types yet refuses this RSS set-up should still run:
+            // without RSS the workers' hand-off carries the traffic.
+            plan = RssPlan::Refused { code: ret.abs() };
+            conf.rxmode.mq_mode = ffi::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_NONE;
+            conf.rx_adv_conf.rss_conf = ffi::rte_eth_rss_conf::default();
+            // SAFETY: as above; a failed configure leaves the port unconfigured, so it may be
+            // configured again.
+            ret = unsafe { ffi::rte_eth_dev_configure(id, cfg.rx_queues, cfg.tx_queues, &conf) };
+        }
+        drop(key_store);
+        *lock(&self.inner.rss) = plan;
         if ret != 0 {
             return Err(DpdkError::from_ret(self.op("rte_eth_dev_configure"), ret));
         }
@@ -310,7 +383,65 @@ impl Port {
         }
         *lock(&self.inner.timestamp) = found;
         *state = State::Started;
+        drop(state);
+        self.apply_rss_key();
         Ok(())
+    }
+
+    /// What configure did about RSS.
+    pub fn rss_plan(&self) -> RssPlan {
+        lock(&self.inner.rss).clone()
+    }
+
+    /// The RSS hash types and key the driver uses now (`rte_eth_dev_rss_hash_conf_get`);
+    /// ENOTSUP from drivers that cannot tell.
+    pub fn rss_hash_conf(&self) -> Result<RssHashConf, DpdkError> {
+        let key_len = match self.info()?.rss.key_len {
+            0 => crate::rss::DEFAULT_KEY_LEN,
+            n => usize::from(n),
+        };
+        // Room for any key a driver may write (the length field is a u8).
+        let mut key = [0u8; 256];
+        let mut conf = ffi::rte_eth_rss_conf {
+            rss_key: key.as_mut_ptr(),
+            rss_key_len: u8::MAX,
+            rss_hf: 0,
+        };
+        // SAFETY: valid port id; conf points to a 256-byte buffer, more than any key.
+        let ret = unsafe { ffi::rte_eth_dev_rss_hash_conf_get(self.inner.id, &mut conf) };
+        if ret != 0 {
+            return Err(DpdkError::from_ret(
+                self.op("rte_eth_dev_rss_hash_conf_get"),
+                ret,
+            ));
+        }
+        Ok(RssHashConf {
+            types: conf.rss_hf,
+            key: key.get(..key_len).map(<[u8]>::to_vec).unwrap_or_default(),
+        })
+    }
+
+    /// Makes sure the driver hashes with the planned key: some drivers take the key of
+    /// `rte_eth_conf` at start, others (net_null, for one) only through
+    /// `rte_eth_dev_rss_hash_update`. Drivers that cannot report their key are left as
+    /// they are; [`Port::rss_hash_conf`] tells the caller what is in effect.
+    fn apply_rss_key(&self) {
+        let RssPlan::Hash { types, key } = self.rss_plan() else {
+            return;
+        };
+        match self.rss_hash_conf() {
+            Ok(now) if now.key != key || now.types != types => {}
+            _ => return,
+        }
+        let mut key = key;
+        let mut conf = ffi::rte_eth_rss_conf {
+            rss_key: key.as_mut_ptr(),
+            rss_key_len: u8::try_from(key.len()).unwrap_or(u8::MAX),
+            rss_hf: types,
+        };
+        // SAFETY: valid started port; conf points to the key, alive during the call (the
+        // driver copies it). Failure leaves the driver's own key, which is only slower.
+        unsafe { ffi::rte_eth_dev_rss_hash_update(self.inner.id, &mut conf) };
     }
 
     fn ensure_no_queue_out(&self, what: &str) -> Result<(), DpdkError> {
@@ -343,6 +474,10 @@ impl Port {
     /// Stops (if needed) and closes the port, releasing the driver's resources; net_pcap
     /// closes its output files here. Refused while a queue handle is alive.
     pub fn close(&self) -> Result<(), DpdkError> {
+        self.ensure_no_queue_out("close")?;
+        if self.flow_count() > 0 {
+            self.flush_flows()?;
+        }
         self.stop()?;
         let mut state = lock(&self.inner.state);
         if *state == State::Closed {

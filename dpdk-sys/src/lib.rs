@@ -14,19 +14,24 @@
 //!   handle is alive.
 //! * [`Mbuf`] owns one packet buffer and frees it on drop.
 //! * [`ring`] splits a single-producer/single-consumer `rte_ring` into its two ends.
+//! * [`rss`] decides a port's receive-side scaling from what its driver offers; [`flow`]
+//!   installs queue-steering rules and keeps them behind ids, so none outlives its port.
 
 pub mod eal;
 pub mod error;
 pub mod ethdev;
 pub mod ffi;
+pub mod flow;
 pub mod lcore;
 pub mod mbuf;
 pub mod mempool;
 pub mod ring;
+pub mod rss;
 
 pub use eal::Eal;
 pub use error::DpdkError;
-pub use ethdev::{EthQueue, LinkStatus, Port, PortConfig, PortInfo, PortStats, Xstat};
+pub use ethdev::{EthQueue, LinkStatus, Port, PortConfig, PortInfo, PortStats, RssHashConf, Xstat};
+pub use flow::{FlowId, L4Proto, QueueRule};
 pub use lcore::{ThreadRegistration, lcore_id};
 pub use mbuf::Mbuf;
 pub use mempool::Mempool;

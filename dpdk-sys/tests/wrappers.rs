@@ -111,6 +111,7 @@ fn eal_mempool_mbuf_ring_and_port_wrappers() {
         tx_desc: 128,
         rx_timestamp: false,
         promiscuous: true,
+        rss: true,
     };
     assert!(port.queue(0).is_err(), "not started");
     port.configure(&cfg, &pool).unwrap();

@@ -52,13 +52,13 @@ use dataplane::worker::Worker;
 use dpdk_sys::{Eal, Mbuf};
 use proto::{Request, Response};
 
-use crate::applier::SnapshotApplier;
+use crate::applier::{LocalAddressObserver, SnapshotApplier};
 use crate::counters::{DaemonStats, SharedBook, StatsBook, lock};
 use crate::error::{DpdkContext, RvsdError};
 use crate::fleet::{self, Fleet, FleetOptions, Seeds, WorkerTables};
 use crate::snapshot::Devices;
 use crate::status::DaemonStatus;
-use crate::{eal_args, ports, report};
+use crate::{eal_args, ports, report, steering};
 
 use gated::GatedQueue;
 use script::{Action, Entry, NumericNames};
@@ -213,14 +213,18 @@ fn control<B: PacketBuf>(
     fleet: &Fleet<B>,
     devices: Devices,
     first_ts: u64,
+    local_addresses: Option<LocalAddressObserver>,
 ) -> Result<Control, RvsdError> {
     let book = StatsBook::shared(cfg.daemon.stats_slots);
-    let applier = SnapshotApplier::new(
+    let mut applier = SnapshotApplier::new(
         devices,
         fleet.snapshots.clone(),
         fleet.tables.clone(),
         Arc::clone(&book),
     );
+    if let Some(observer) = local_addresses {
+        applier = applier.with_local_addresses(observer);
+    }
     let names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
     let status = DaemonStatus::new(
         fleet.commands.clone(),
@@ -449,7 +453,7 @@ fn run_pcap(prepared: Prepared, args: &ReplayArgs) -> Result<(), RvsdError> {
         .unwrap_or(0);
     let mut fleet = fleet::build::<PcapBuf>(&fleet_options(&cfg, captures.len())?)?;
     let macs: Vec<[u8; 6]> = (0..cfg.ports.len() as u16).map(net_pcap_mac).collect();
-    let mut control = control(&cfg, &fleet, Devices::network(macs), first_ts)?;
+    let mut control = control(&cfg, &fleet, Devices::network(macs), first_ts, None)?;
     let pool = BufPool::new(cfg.dpdk.mbufs as usize);
     let mut workers: Vec<PcapWorker> = Vec::new();
     let members = std::mem::take(&mut fleet.members);
@@ -514,9 +518,17 @@ fn run_dpdk(prepared: Prepared, args: &ReplayArgs) -> Result<(), RvsdError> {
     let eal = Eal::init(&eal_args).context(|| "initialising the DPDK EAL".to_string())?;
     let queues = u16::try_from(n).map_err(|_| RvsdError::Other("too many inputs".into()))?;
     let dp = ports::setup(&eal, &cfg, &devices, queues, true)?;
+    let names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
+    let steering = steering::shared(&names, &dp.ports, queues);
     let result = (|| {
         let mut fleet = fleet::build::<Mbuf>(&fleet_options(&cfg, n)?)?;
-        let mut control = control(&cfg, &fleet, Devices::network(dp.macs()?), first_ts)?;
+        let mut control = control(
+            &cfg,
+            &fleet,
+            Devices::network(dp.macs()?),
+            first_ts,
+            Some(steering::observer(&steering)),
+        )?;
         let mut workers: Vec<DpdkWorker> = Vec::new();
         for member in std::mem::take(&mut fleet.members) {
             let id = member.id;
@@ -572,6 +584,8 @@ fn run_dpdk(prepared: Prepared, args: &ReplayArgs) -> Result<(), RvsdError> {
         drop(control.director);
         Ok((total, st))
     })();
+    let flow_counters = steering::lock(&steering).counters();
+    steering::lock(&steering).flush();
     let closed = dp.close();
     drop(dp);
     drop(eal);
@@ -579,6 +593,9 @@ fn run_dpdk(prepared: Prepared, args: &ReplayArgs) -> Result<(), RvsdError> {
     closed?;
     print!("{}", report::counters(&total));
     print!("{}", report::port_stats("0", &st));
+    for (name, value) in flow_counters {
+        println!("{name} {value}");
+    }
     println!(
         "replayed {expected} packets from {} (dpdk): {} written to {}",
         list_paths(&args.inputs),
