@@ -56,25 +56,38 @@ impl Mbuf {
         m
     }
 
-    /// The packet bytes.
-    pub fn data(&self) -> &[u8] {
-        // SAFETY: the mbuf is valid and owned by us; mtod points at data_len initialised
-        // bytes of the buffer, which live as long as the mbuf.
+    /// Where the packet starts and how long its first (only) segment is:
+    /// `rte_pktmbuf_mtod` (`buf_addr + data_off`) and `data_len`, read from the struct in
+    /// Rust rather than through the C shim, because the packet path calls this for every
+    /// header it looks at and a cross-language call cannot be inlined (it showed as ~10 % of
+    /// a forwarding profile).
+    #[inline]
+    fn span(&self) -> (*mut u8, usize) {
+        // SAFETY: the mbuf is valid and owned by us (the type's invariant), so reading its
+        // header fields is sound; `buf_addr + data_off` stays inside the mbuf's buffer
+        // (DPDK keeps data_off <= buf_len), which is what `rte_pktmbuf_mtod` computes.
         unsafe {
-            let ptr = ffi::rvs_pktmbuf_mtod(self.0.as_ptr()).cast::<u8>();
-            let len = usize::from(ffi::rvs_pktmbuf_data_len(self.0.as_ptr()));
-            std::slice::from_raw_parts(ptr, len)
+            let m = self.0.as_ref();
+            let ptr = m.buf_addr.cast::<u8>().add(usize::from(m.data_off));
+            (ptr, usize::from(m.data_len))
         }
     }
 
+    /// The packet bytes.
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        let (ptr, len) = self.span();
+        // SAFETY: `span` points at data_len initialised bytes of the mbuf's buffer, which
+        // live as long as the mbuf.
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
+
     /// The packet bytes, writable.
+    #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
+        let (ptr, len) = self.span();
         // SAFETY: as in `data`, and `&mut self` guarantees exclusive access.
-        unsafe {
-            let ptr = ffi::rvs_pktmbuf_mtod(self.0.as_ptr()).cast::<u8>();
-            let len = usize::from(ffi::rvs_pktmbuf_data_len(self.0.as_ptr()));
-            std::slice::from_raw_parts_mut(ptr, len)
-        }
+        unsafe { std::slice::from_raw_parts_mut(ptr, len) }
     }
 
     /// Bytes free in front of the packet.
