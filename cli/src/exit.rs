@@ -182,7 +182,11 @@ mod tests {
 
     #[test]
     fn a_refused_batch_is_worded_for_its_failing_line() {
-        let ops = [Operation::AddService, Operation::AddDest, Operation::DelService];
+        let ops = [
+            Operation::AddService,
+            Operation::AddDest,
+            Operation::DelService,
+        ];
         // The kind alone would say "No such service"; for -a libipvs says otherwise.
         let e = batch_error(
             &ops,
@@ -190,7 +194,11 @@ mod tests {
             "batch request 2: Service not defined",
         );
         assert_eq!((e.code, e.stderr.as_str()), (255, "Service not defined\n"));
-        let e = batch_error(&ops, ErrorKind::NoService, "batch request 3: No such service");
+        let e = batch_error(
+            &ops,
+            ErrorKind::NoService,
+            "batch request 3: No such service",
+        );
         assert_eq!(e.stderr, "No such service\n");
         let e = batch_error(
             &ops,
@@ -206,7 +214,10 @@ mod tests {
         assert_eq!(e.stderr, "odd\n");
         assert_eq!(split_batch_error("batch request 0: x"), None);
         assert_eq!(split_batch_error("batch request x: y"), None);
-        assert_eq!(split_batch_error("batch request 12: a: b"), Some((12, "a: b")));
+        assert_eq!(
+            split_batch_error("batch request 12: a: b"),
+            Some((12, "a: b"))
+        );
     }
 
     #[test]

@@ -119,8 +119,7 @@ fn execute(ctx: &Context, args: &[String], stdin: &mut dyn Read) -> Result<Strin
                 .map_err(|e| Exit::usage(format!("cannot read the rules from stdin: {e}")))?;
             let requests = restore::requests(&ctx.program, &input, names)?;
             if !requests.is_empty() {
-                let (requests, ops): (Vec<Request>, Vec<Operation>) =
-                    requests.into_iter().unzip();
+                let (requests, ops): (Vec<Request>, Vec<Operation>) = requests.into_iter().unzip();
                 match daemon.call(&Request::Batch { requests })? {
                     Response::Ok => {}
                     Response::Error { kind, message } => {
