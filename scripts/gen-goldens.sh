@@ -222,6 +222,8 @@ scenario add-service-persistent-value "$basic" -A -t10.1.0.203:443 -p60 -s rr
 scenario add-service-zero-port "$basic" -A -t 10.1.0.204 -p 120
 scenario add-service-udp-ops "$basic" -A -u 10.1.0.205:53 -o -s wrr
 scenario add-service-names "$basic" -A -t 10.1.0.206:https -s nq
+scenario add-service-generic-flag "$basic" -A -t 10.1.0.207:80 -s rr -b flag-2
+scenario add-service-sh-flag-3 "$basic" -A -t 10.1.0.208:80 -s sh -b flag-3
 scenario edit-service "$basic" -E -t 10.1.0.100:80 -s rr -p 30
 scenario edit-service-default-sched "$basic" -E -t 10.1.0.105:80
 scenario delete-service "$basic" -D -t 10.1.0.101:443
@@ -232,6 +234,7 @@ scenario add-dest-tun "$basic" -a -t 10.1.0.101:443 -r 10.1.0.24 -i -w 0 -x 10 -
 scenario add-dest-default "$basic" -a -t 10.1.0.101:443 -r 10.1.0.25
 scenario add-dest-weight-max "$basic" -a -t 10.1.0.101:443 -r 10.1.0.26 -w 2147483647
 scenario add-dest-port-zero "$basic" -a -t 10.1.0.100:80 -r 10.1.0.27:0 -m
+scenario add-dest-port-zero-beside-port "$basic" -a -t 10.1.0.100:80 -r 10.1.0.10:0 -m -w 4
 scenario edit-dest "$basic" -e -t 10.1.0.100:80 -r 10.1.0.10:80 -m -w 9 -x 1000 -y 900
 scenario edit-dest-forward "$basic" -e -t 10.1.0.100:80 -r 10.1.0.11:8080 -g
 scenario delete-dest "$basic" -d -t 10.1.0.100:80 -r 10.1.0.11:8080
@@ -255,6 +258,11 @@ STDIN=$restore_in scenario restore "$basic" -R
 bad_restore=$work/bad-restore.txt
 printf -- '-A -t bad..addr:80\n-A -t 10.3.0.9:80\n' > "$bad_restore"
 STDIN=$bad_restore scenario restore-bad-first-line "$basic" -R
+# A line the kernel refuses: ipvsadm prints that line's error (it would go on with the next
+# lines and exit with the last line's status; a single line shows what rvs matches).
+refused_restore=$work/refused-restore.txt
+printf -- '-a -t 10.1.0.250:80 -r 10.1.0.99 -m\n' > "$refused_restore"
+STDIN=$refused_restore scenario restore-refused-line "$basic" -R
 
 # ---------------------------------------------------------------- errors
 scenario err-dup-service "$basic" -A -t 10.1.0.100:80 -s rr

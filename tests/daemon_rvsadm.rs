@@ -17,12 +17,6 @@ use common::live::{LiveDaemon, Run, live_skip_reason, runtime_toml};
 
 static LIVE: Mutex<()> = Mutex::new(());
 
-/// Scenarios where rvs knowingly differs from ipvsadm (reported, not hidden): the control
-/// plane refuses weights above 65535 (ipvsadm and the kernel take up to 2^31-1), and
-/// stores a real server given with port 0 under the service's port (ipvsadm keeps 0 for an
-/// explicit `:0`; the protocol cannot tell `:0` from no port).
-const KNOWN_DIFFERENCES: [&str; 2] = ["add-dest-weight-max", "add-dest-port-zero"];
-
 fn uid_of(user: &str) -> u32 {
     let out = std::process::Command::new("id")
         .args(["-u", user])
@@ -116,18 +110,7 @@ fn every_golden_scenario_that_can_run_live_matches_ipvsadm() {
             let r = d.rvsadm(&a);
             problems.extend(diff(&s.name, "listing after the change", after, &r.stdout));
         }
-        if KNOWN_DIFFERENCES.contains(&s.name.as_str()) {
-            if problems.is_empty() {
-                println!(
-                    "{}: now matches ipvsadm; remove it from KNOWN_DIFFERENCES",
-                    s.name
-                );
-            } else {
-                println!("known difference: {}", problems.join("\n"));
-            }
-        } else {
-            failures.extend(problems);
-        }
+        failures.extend(problems);
         ran.push(s.name);
     }
     println!("ran live: {} scenarios", ran.len());
@@ -153,6 +136,12 @@ fn every_golden_scenario_that_can_run_live_matches_ipvsadm() {
         "err-non-root-add",
         "err-non-root-list",
         "restore",
+        "restore-refused-line",
+        "add-dest-weight-max",
+        "add-dest-port-zero",
+        "add-dest-port-zero-beside-port",
+        "add-service-generic-flag",
+        "add-service-sh-flag-3",
         "save-n",
         "list-n",
         "set-timeouts",

@@ -122,6 +122,33 @@ pub fn daemon_error(op: Operation, kind: ErrorKind, message: &str) -> Exit {
     }
 }
 
+/// How the daemon prefixes the refusal of one request of a batch (docs/control-protocol.md):
+/// `batch request N: TEXT`, N counting from 1, TEXT and the error kind being what that
+/// request alone would have been answered.
+pub const BATCH_PREFIX: &str = "batch request ";
+
+/// The 1-based position and own message of a batch refusal, if `message` has that form.
+pub fn split_batch_error(message: &str) -> Option<(usize, &str)> {
+    let rest = message.strip_prefix(BATCH_PREFIX)?;
+    let (n, text) = rest.split_once(": ")?;
+    let n: usize = n.parse().ok()?;
+    (n > 0).then_some((n, text))
+}
+
+/// The ending for a daemon's refusal of a `-R` batch whose requests answer `ops` in order:
+/// the failing line's error worded as ipvsadm words it for that line's command (ipvsadm
+/// prints each refused line's `ipvs_strerror` text). Anything else (a refusal of the batch
+/// as a whole) prints as the daemon said it.
+pub fn batch_error(ops: &[Operation], kind: ErrorKind, message: &str) -> Exit {
+    match split_batch_error(message) {
+        Some((n, text)) => {
+            let op = ops.get(n - 1).copied().unwrap_or(Operation::Other);
+            daemon_error(op, kind, text)
+        }
+        None => daemon_error(Operation::Other, kind, message),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +178,46 @@ mod tests {
         );
         let e = daemon_error(Operation::AddDest, ErrorKind::PermissionDenied, "");
         assert_eq!((e.code, e.stderr.as_str()), (2, NOT_ROOT));
+    }
+
+    #[test]
+    fn a_refused_batch_is_worded_for_its_failing_line() {
+        let ops = [
+            Operation::AddService,
+            Operation::AddDest,
+            Operation::DelService,
+        ];
+        // The kind alone would say "No such service"; for -a libipvs says otherwise.
+        let e = batch_error(
+            &ops,
+            ErrorKind::NoService,
+            "batch request 2: Service not defined",
+        );
+        assert_eq!((e.code, e.stderr.as_str()), (255, "Service not defined\n"));
+        let e = batch_error(
+            &ops,
+            ErrorKind::NoService,
+            "batch request 3: No such service",
+        );
+        assert_eq!(e.stderr, "No such service\n");
+        let e = batch_error(
+            &ops,
+            ErrorKind::Invalid,
+            "batch request 1: Scheduler or persistence engine not found",
+        );
+        assert_eq!(e.stderr, "Scheduler or persistence engine not found\n");
+        // A refusal of the whole batch is printed as it came.
+        let e = batch_error(&ops, ErrorKind::Internal, "the dataplane did not take it");
+        assert_eq!(e.stderr, "the dataplane did not take it\n");
+        // A position out of range falls back to the kind's text or the message.
+        let e = batch_error(&ops, ErrorKind::Invalid, "batch request 9: odd");
+        assert_eq!(e.stderr, "odd\n");
+        assert_eq!(split_batch_error("batch request 0: x"), None);
+        assert_eq!(split_batch_error("batch request x: y"), None);
+        assert_eq!(
+            split_batch_error("batch request 12: a: b"),
+            Some((12, "a: b"))
+        );
     }
 
     #[test]

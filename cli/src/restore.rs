@@ -5,8 +5,14 @@
 //! saved shell scripts restore too), blank lines skipped. Two differences, both accepting
 //! input ipvsadm rejects: the word `rvsadm` is dropped as well, and a word starting with `#`
 //! starts a comment (ipvsadm takes `#` for an unexpected argument). Every line is parsed and
-//! checked before anything is sent, and the daemon applies the batch whole or not at all,
-//! where ipvsadm applies the lines before a failing one.
+//! checked before anything is sent, and the daemon applies the batch whole or not at all.
+//!
+//! ipvsadm, measured with the oracle, sends each line on its own: a line with a bad command
+//! line ends it at once (status 2, the lines before it applied), while a line the kernel
+//! refuses prints its error and the next lines still run (the exit status is the last
+//! line's). rvsadm prints the same text for the first refused line — the daemon names the
+//! line's position and the CLI words the error for that line's command
+//! ([`crate::exit::batch_error`]) — but applies none of the lines and ends with 255.
 
 use proto::Request;
 
@@ -42,7 +48,9 @@ pub fn requests(
     let mut out = Vec::new();
     for (line, words) in split_lines(input) {
         let command = parse(program, &words, true, names)?;
-        match command.change() {
+        // -Z zeroes counters, which a batch cannot carry (the daemon refuses it there).
+        let change = command.change().filter(|(_, op)| *op != Operation::Zero);
+        match change {
             Some(change) => out.push(change),
             None if command == Command::Restore => return Err(Exit::try_help(program)),
             None => {
@@ -116,5 +124,13 @@ mod tests {
         let e = requests("ipvsadm", "-L -n\n", &names).unwrap_err();
         assert_eq!(e.code, 2);
         assert!(e.stderr.starts_with("line 1: "));
+        let e = requests("ipvsadm", "-C\n-Z\n", &names).unwrap_err();
+        assert_eq!(
+            (e.code, e.stderr.as_str()),
+            (
+                2,
+                "line 2: only commands that change the table can be restored: -Z\n"
+            )
+        );
     }
 }

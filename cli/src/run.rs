@@ -9,7 +9,7 @@ use proto::{Request, Response, ServiceInfo};
 
 use crate::client::Client;
 use crate::command::Command;
-use crate::exit::{Exit, Operation, daemon_error};
+use crate::exit::{Exit, Operation, batch_error, daemon_error};
 use crate::help;
 use crate::listing::{Format, conns, director, rules, services};
 use crate::names::Names;
@@ -119,10 +119,14 @@ fn execute(ctx: &Context, args: &[String], stdin: &mut dyn Read) -> Result<Strin
                 .map_err(|e| Exit::usage(format!("cannot read the rules from stdin: {e}")))?;
             let requests = restore::requests(&ctx.program, &input, names)?;
             if !requests.is_empty() {
-                let batch = Request::Batch {
-                    requests: requests.into_iter().map(|(r, _)| r).collect(),
-                };
-                daemon.change(&batch, Operation::Other)?;
+                let (requests, ops): (Vec<Request>, Vec<Operation>) = requests.into_iter().unzip();
+                match daemon.call(&Request::Batch { requests })? {
+                    Response::Ok => {}
+                    Response::Error { kind, message } => {
+                        return Err(batch_error(&ops, kind, &message));
+                    }
+                    other => return Err(unexpected(&other)),
+                }
             }
             String::new()
         }

@@ -207,6 +207,18 @@ fn a_failing_restore_changes_nothing() {
         (255, "Service already exists\n")
     );
     assert_eq!(ok(&d, &["-S", "-n"]), before);
+    // The error is worded for the failing line's command, as ipvsadm prints it for that
+    // line: a missing service is "Service not defined" to -a (and "No such service" to -D).
+    let input = "-A -t 10.0.0.2:80\n-a -t 10.0.0.9:80 -r 10.0.1.1\n-D -t 10.0.0.8:80\n";
+    let r = rvsadm_at(d.socket(), &["-R"], input);
+    assert_eq!((r.code, r.stderr.as_str()), (255, "Service not defined\n"));
+    let input = "-A -t 10.0.0.2:80\n-D -t 10.0.0.8:80\n";
+    let r = rvsadm_at(d.socket(), &["-R"], input);
+    assert_eq!((r.code, r.stderr.as_str()), (255, "No such service\n"));
+    let input = "-A -t 10.0.0.2:80\n-d -t 10.0.0.1:80 -r 10.0.1.9\n";
+    let r = rvsadm_at(d.socket(), &["-R"], input);
+    assert_eq!((r.code, r.stderr.as_str()), (255, "No such destination\n"));
+    assert_eq!(ok(&d, &["-S", "-n"]), before);
     // A line that does not parse: nothing is even sent.
     let sent = d.state().log.len();
     let r = rvsadm_at(

@@ -675,7 +675,7 @@ vrrp_sync_group G {
         (8, "persistence_timeout: invalid number 'abc'", None),
         (
             10,
-            "weight: negative number '-1' (expected 0..=65535)",
+            "weight: negative number '-1' (expected 0..=2147483647)",
             None,
         ),
         (
@@ -876,4 +876,30 @@ fn a_file_with_errors_yields_nothing_but_its_warnings_are_kept() {
     assert_eq!(e.errors.len(), 1);
     assert_eq!(e.errors[0].line, 10);
     assert_eq!(e.warnings[0].line, 2);
+}
+
+#[test]
+fn weights_and_generic_flags_as_keepalived_takes_them() {
+    // keepalived 2.2.7 (`keepalived -t`) takes weights 0..=2147483647 and flag-1..flag-3 on
+    // any scheduler; 2147483648 is "outside range 0-2147483647".
+    let loaded = load(
+        "virtual_server 10.0.0.1 80 {\n    lb_algo wlc\n    flag-1\n    flag-3\n    \
+         lb_kind NAT\n    protocol TCP\n    real_server 10.0.1.1 80 {\n        \
+         weight 2147483647\n    }\n}\n",
+    );
+    let svc = &loaded.config.services[0];
+    assert_eq!(svc.sched_flags, ["flag-1", "flag-3"]);
+    assert_eq!(svc.real_servers[0].weight, 2_147_483_647);
+    let errs = errors(
+        "virtual_server 10.0.0.1 80 {\n    protocol TCP\n    real_server 10.0.1.1 80 {\n        \
+         weight 2147483648\n    }\n}\n",
+    );
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(
+        (errs[0].line, errs[0].message.as_str()),
+        (
+            4,
+            "weight: number '2147483648' is out of range 0..=2147483647"
+        )
+    );
 }

@@ -177,12 +177,12 @@ fn validation_errors_point_at_the_offending_key() {
     );
 
     let e = one_error(&format!(
-        "{SERVICE}[[services.real_servers]]\naddress = \"10.0.1.1\"\nweight = 70000\n"
+        "{SERVICE}[[services.real_servers]]\naddress = \"10.0.1.1\"\nweight = 2147483648\n"
     ));
     assert_eq!((e.line, e.column), (8, Some(1)));
     assert!(
         e.message
-            .ends_with("weight 70000 is out of range 0..=65535"),
+            .ends_with("weight 2147483648 is out of range 0..=2147483647"),
         "{e}"
     );
 
@@ -203,8 +203,8 @@ fn semantic_rules_of_services() {
             "flag sh-port applies to the sh scheduler only, not wlc",
         ),
         (
-            "scheduler = \"rr\"\nsched_flags = [\"flag-1\"]",
-            "flag-1 has no meaning",
+            "scheduler = \"rr\"\nsched_flags = [\"flag-4\"]",
+            "unknown scheduler flag \"flag-4\"; did you mean \"flag-1\"?",
         ),
         (
             "one_packet = true",
@@ -418,4 +418,23 @@ fn files_are_named_in_errors_and_unreadable_files_are_errors() {
     let missing = load_file(dir.join("missing.toml")).unwrap_err();
     assert!(missing.errors[0].message.contains("cannot read the file"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn what_ipvsadm_and_keepalived_accept_loads() {
+    // Weights up to 2^31 - 1 and the generic flags on any scheduler, as ipvsadm 1.31 and
+    // keepalived 2.2.7 take them.
+    let cfg = load_toml_str(&format!(
+        "{SERVICE}scheduler = \"wlc\"\nsched_flags = [\"flag-1\", \"flag-3\"]\n\
+         [[services.real_servers]]\naddress = \"10.0.1.1\"\nweight = 2147483647\n"
+    ))
+    .unwrap()
+    .config;
+    assert_eq!(cfg.services[0].sched_flags, ["flag-1", "flag-3"]);
+    assert_eq!(cfg.services[0].real_servers[0].weight, 2_147_483_647);
+    // ipvsadm's literal port 0 is the control socket's business, not the file's.
+    let e = one_error(&format!(
+        "{SERVICE}[[services.real_servers]]\naddress = \"10.0.1.1\"\nport_zero = true\n"
+    ));
+    assert!(e.message.contains("port_zero"), "{e}");
 }

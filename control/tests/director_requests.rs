@@ -140,13 +140,13 @@ fn ipvsadm_parser_checks_are_repeated_by_the_daemon() {
         "incompatible scheduler flag `sh-port'",
     );
     let mut s = spec(new, "sh");
-    s.sched_flags = vec!["flag-1".into()];
+    s.sched_flags = vec!["flag-4".into()];
     refused(
         &mut d,
         &dp,
         Request::AddService { service: s },
         ErrorKind::Invalid,
-        "invalid scheduler flag `flag-1'",
+        "invalid scheduler flag `flag-4'",
     );
 
     let mut s = spec(new, "rr");
@@ -409,7 +409,51 @@ fn clear_removes_every_service_and_nothing_else() {
 }
 
 #[test]
-fn add_dest_defaults_the_port_and_detects_duplicates() {
+fn generic_scheduler_flags_are_stored_and_listed_and_kept_from_the_dataplane() {
+    let (mut d, dp, _) = started(base_config());
+    // ipvsadm -A -t 10.1.0.106:80 -s wlc -b flag-1,flag-3: accepted by ipvsadm and the kernel.
+    let mut s = spec(tcp("10.1.0.106:80"), "wlc");
+    s.sched_flags = vec!["flag-1".into(), "flag-3".into()];
+    ok(&mut d, Request::AddService { service: s.clone() });
+    // The rvsadm client sends sh's aliases by name, another client may not: flag-1 is sh-fallback.
+    let mut sh = spec(tcp("10.1.0.107:80"), "sh");
+    sh.sched_flags = vec!["flag-1".into(), "flag-3".into()];
+    ok(&mut d, Request::AddService { service: sh });
+    let listed: Vec<Vec<String>> = match d.handle(Request::ListServices { key: None }, &root()) {
+        Response::Services { services } => {
+            services.into_iter().map(|s| s.spec.sched_flags).collect()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        listed,
+        [vec!["flag-1", "flag-3"], vec!["sh-fallback", "flag-3"]]
+    );
+    // The dataplane gets only what its schedulers act on.
+    let (applied, _) = dp.last();
+    let handed: Vec<&Vec<String>> = applied.services.iter().map(|s| &s.sched_flags).collect();
+    assert_eq!(
+        handed,
+        [&Vec::<String>::new(), &vec!["sh-fallback".to_string()]]
+    );
+}
+
+#[test]
+fn weights_go_up_to_what_the_kernel_takes() {
+    let (mut d, dp, _) = with_service();
+    ok(&mut d, add_dest(tcp(V1), "10.1.0.26:80", 2_147_483_647));
+    let (applied, _) = dp.last();
+    assert_eq!(applied.services[0].real_servers[1].weight, 2_147_483_647);
+    match d.handle(Request::ListServices { key: Some(tcp(V1)) }, &root()) {
+        Response::Services { services } => {
+            assert_eq!(services[0].dests[1].spec.weight, 2_147_483_647)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_dest_port_is_taken_as_written_and_duplicates_are_detected() {
     let (mut d, dp, _) = with_service();
     refused(
         &mut d,
@@ -418,7 +462,9 @@ fn add_dest_defaults_the_port_and_detects_duplicates() {
         ErrorKind::DestExists,
         "Destination already exists",
     );
-    // No port = the service's port: the same destination.
+    // An explicit port 0 is a destination of its own, as the kernel keeps it (ipvsadm
+    // fills in the service's port only when -r names no port).
+    ok(&mut d, add_dest(tcp(V1), "10.1.0.10:0", 5));
     refused(
         &mut d,
         &dp,
@@ -426,18 +472,47 @@ fn add_dest_defaults_the_port_and_detects_duplicates() {
         ErrorKind::DestExists,
         "Destination already exists",
     );
-    ok(&mut d, add_dest(tcp(V1), "10.1.0.11:0", 2));
     ok(&mut d, add_dest(tcp(V1), "10.1.0.10:8080", 2));
     match d.handle(Request::ListServices { key: Some(tcp(V1)) }, &root()) {
         Response::Services { services } => {
             let addrs: Vec<_> = services[0].dests.iter().map(|d| d.spec.addr).collect();
             assert_eq!(
                 addrs,
-                vec![sa("10.1.0.10:80"), sa("10.1.0.11:80"), sa("10.1.0.10:8080")]
+                vec![sa("10.1.0.10:80"), sa("10.1.0.10:0"), sa("10.1.0.10:8080")]
             );
         }
         other => panic!("{other:?}"),
     }
+    // The dataplane gets port 0 for it (it forwards to the packet's own port, as IPVS
+    // does), and an id of its own.
+    let (applied, ids) = dp.last();
+    let ports: Vec<u16> = applied.services[0]
+        .real_servers
+        .iter()
+        .map(|rs| control::director::convert::effective_port(&applied.services[0], rs))
+        .collect();
+    assert_eq!(ports, [80, 0, 8080]);
+    let zero = ids.dest(&tcp(V1), sa("10.1.0.10:0"));
+    assert!(zero.is_some());
+    assert_ne!(zero, ids.dest(&tcp(V1), sa("10.1.0.10:80")));
+    // -e and -d name it as 10.1.0.10:0 too.
+    ok(
+        &mut d,
+        Request::EditDest {
+            key: tcp(V1),
+            dest: dest("10.1.0.10:0", Forward::Nat, 9),
+        },
+    );
+    assert_eq!(d.configured().services[0].real_servers[1].weight, 9);
+    assert_eq!(d.configured().services[0].real_servers[0].weight, 1);
+    ok(
+        &mut d,
+        Request::DelDest {
+            key: tcp(V1),
+            addr: sa("10.1.0.10:0"),
+        },
+    );
+    assert_eq!(d.configured().services[0].real_servers.len(), 2);
 }
 
 #[test]
@@ -446,7 +521,7 @@ fn destination_values_are_checked_as_ipvsadm_and_the_kernel_do() {
     refused(
         &mut d,
         &dp,
-        add_dest(tcp(V1), "10.1.0.12:80", 65_536),
+        add_dest(tcp(V1), "10.1.0.12:80", 2_147_483_648),
         ErrorKind::Invalid,
         "illegal weight specified",
     );
@@ -564,7 +639,7 @@ fn edit_dest_needs_the_destination_and_keeps_its_checks() {
     );
     assert_eq!(rs.checks.len(), 1, "-e must not drop the health check");
     let mut bad = e;
-    bad.weight = 70_000;
+    bad.weight = 2_147_483_648;
     refused(
         &mut d,
         &dp,
@@ -590,11 +665,21 @@ fn delete_dest_needs_the_destination() {
         ErrorKind::NoDest,
         "No such destination",
     );
+    refused(
+        &mut d,
+        &dp,
+        Request::DelDest {
+            key: tcp(V1),
+            addr: sa("10.1.0.10:0"),
+        },
+        ErrorKind::NoDest,
+        "No such destination",
+    );
     ok(
         &mut d,
         Request::DelDest {
             key: tcp(V1),
-            addr: sa("10.1.0.10:0"),
+            addr: sa("10.1.0.10:80"),
         },
     );
     assert!(d.configured().services[0].real_servers.is_empty());

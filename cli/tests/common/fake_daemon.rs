@@ -267,15 +267,20 @@ impl State {
             },
             Request::Batch { requests } => {
                 let saved = self.clone();
-                for r in requests {
+                for (i, r) in requests.iter().enumerate() {
+                    let n = i + 1;
                     if matches!(r, Request::Batch { .. } | Request::Hello { .. }) {
                         *self = saved;
-                        return err(ErrorKind::BadRequest, "nested batch");
+                        return err(
+                            ErrorKind::Invalid,
+                            &format!("batch request {n}: only changes can be batched"),
+                        );
                     }
-                    let reply = self.apply(r);
-                    if matches!(reply, Response::Error { .. }) {
+                    // As rvsd answers: the failing request's kind, its message after
+                    // `batch request N: `.
+                    if let Response::Error { kind, message } = self.apply(r) {
                         *self = saved;
-                        return reply;
+                        return err(kind, &format!("batch request {n}: {message}"));
                     }
                 }
                 Response::Ok

@@ -156,7 +156,7 @@ fn service_line(svc: &VirtualService) -> String {
 }
 
 fn real_server(out: &mut String, svc: &VirtualService, rs: &RealServer) {
-    let port = if rs.port == 0 { svc.port } else { rs.port };
+    let port = rs.port_in(svc.port);
     let fwd = rs.forward.unwrap_or(svc.forward);
     let mut line = format!(
         "  -> {:<28} {:<7} {}",

@@ -18,6 +18,7 @@ pub mod error;
 pub mod keepalived;
 pub mod merge;
 pub mod model;
+pub mod sched_flags;
 pub mod spans;
 pub mod suggest;
 pub mod toml_reader;

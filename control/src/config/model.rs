@@ -401,9 +401,19 @@ pub struct SorryServer {
 #[serde(deny_unknown_fields)]
 pub struct RealServer {
     pub address: IpAddr,
-    /// 0 means "the service's port" (as keepalived does for a real_server without a port).
+    /// 0 means "the service's port" (as keepalived does for a real_server without a port),
+    /// unless `port_zero` is set.
     #[serde(default)]
     pub port: u16,
+    /// The server's port is a literal 0 (with `port` 0), as ipvsadm keeps it for an explicit
+    /// `-r ADDR:0` under a service with a port: IPVS identifies and lists that server as
+    /// `ADDR:0`, a destination distinct from `ADDR:PORT`, and forwards its connections to
+    /// the packet's own destination port (the service's port). Set only by the control
+    /// socket (and so kept in the state file); a configuration file never needs it, and the
+    /// TOML reader does not take it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub port_zero: bool,
+    /// 0..=2147483647, as IPVS takes it (a C `int` that may not be negative); 0 = quiescent.
     #[serde(default = "default_weight")]
     pub weight: u32,
     /// Overrides the service's forwarding method.
@@ -440,6 +450,24 @@ pub struct RealServer {
 
 fn default_weight() -> u32 {
     1
+}
+
+/// Largest real server weight: IPVS keeps weights in a C `int` and refuses negative ones,
+/// so ipvsadm, keepalived and the kernel all take 0..=2147483647.
+pub const MAX_WEIGHT: u32 = i32::MAX as u32;
+
+impl RealServer {
+    /// The port this server is identified, listed and reached by within a service whose
+    /// port is `service_port`: its own, the service's when it has none, or 0 when
+    /// [`RealServer::port_zero`] says so (IPVS then forwards to the packet's own
+    /// destination port).
+    pub fn port_in(&self, service_port: u16) -> u16 {
+        match (self.port, self.port_zero) {
+            (0, true) => 0,
+            (0, false) => service_port,
+            (p, _) => p,
+        }
+    }
 }
 
 /// Settings shared by every checker kind (keepalived names in comments).

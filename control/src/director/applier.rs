@@ -13,8 +13,9 @@ use crate::config::Config;
 
 /// Hands an effective configuration to the dataplane.
 pub trait Applier: Send {
-    /// Makes `cfg` the running configuration of the dataplane. `ids` names every service
-    /// and real server of `cfg`; its retired lists name what left, whose existing
+    /// Makes `cfg` the running configuration of the dataplane: the effective configuration
+    /// with only the scheduler flags a scheduler acts on ([`super::dataplane_view`]).
+    /// `ids` names every service and real server of `cfg`; its retired lists name what left, whose existing
     /// connections the dataplane keeps until they end. On `Err` the dataplane must still
     /// run what it ran before the call.
     fn apply(&mut self, cfg: &Config, ids: &Ids) -> Result<(), String>;

@@ -16,17 +16,18 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use dataplane::sched::{SchedFlag, SchedulerKind};
+use dataplane::sched::SchedulerKind;
 use proto::{DestSpec, Forward, Protocol, ServiceSpec, TunnelType};
 
 use super::refusal::Refusal;
+use crate::config::sched_flags::{self, FlagError};
 use crate::config::{self, Config, VirtualService};
 
 /// Longest timeout ipvsadm accepts (31 days), for `-p` and `--set`.
 pub const MAX_TIMEOUT: u32 = 86_400 * 31;
 
-/// Largest weight (`-w`).
-pub const MAX_WEIGHT: u32 = 65_535;
+/// Largest weight (`-w`): ipvsadm, keepalived and the kernel take 0..=2147483647.
+pub const MAX_WEIGHT: u32 = config::MAX_WEIGHT;
 
 /// Largest connection threshold (`-x`/`-y`): ipvsadm parses them as a C `int`.
 pub const MAX_THRESHOLD: u32 = i32::MAX as u32;
@@ -52,14 +53,17 @@ pub fn service_spec(
             "illegal virtual server address[:port] specified",
         ));
     }
-    let scheduler = SchedulerKind::from_str(&spec.scheduler).ok();
     for name in &spec.sched_flags {
-        let flag = SchedFlag::from_str(name)
-            .map_err(|_| Refusal::invalid(format!("invalid scheduler flag `{name}'")))?;
-        if scheduler.is_some_and(|s| s != flag.scheduler()) {
-            return Err(Refusal::invalid(format!(
-                "incompatible scheduler flag `{name}'"
-            )));
+        match sched_flags::meaning(&spec.scheduler, name) {
+            Ok(_) => {}
+            Err(FlagError::Unknown) => {
+                return Err(Refusal::invalid(format!("invalid scheduler flag `{name}'")));
+            }
+            Err(FlagError::Incompatible(_)) => {
+                return Err(Refusal::invalid(format!(
+                    "incompatible scheduler flag `{name}'"
+                )));
+            }
         }
     }
     match addr {
@@ -178,12 +182,16 @@ fn service_names(svc: &VirtualService) -> Result<(), Refusal> {
     let kind = SchedulerKind::from_str(&svc.scheduler)
         .map_err(|_| Refusal::invalid(format!("unknown scheduler {:?}", svc.scheduler)))?;
     for name in &svc.sched_flags {
-        let flag = SchedFlag::from_str(name)
-            .map_err(|_| Refusal::invalid(format!("unknown scheduler flag {name:?}")))?;
-        if flag.scheduler() != kind {
-            return Err(Refusal::invalid(format!(
-                "scheduler flag {name:?} does not apply to scheduler {kind}"
-            )));
+        match sched_flags::meaning(&svc.scheduler, name) {
+            Ok(_) => {}
+            Err(FlagError::Unknown) => {
+                return Err(Refusal::invalid(format!("unknown scheduler flag {name:?}")));
+            }
+            Err(FlagError::Incompatible(_)) => {
+                return Err(Refusal::invalid(format!(
+                    "scheduler flag {name:?} does not apply to scheduler {kind}"
+                )));
+            }
         }
     }
     Ok(())
@@ -214,6 +222,30 @@ mod tests {
         assert_eq!(e.message, "incompatible scheduler flag `sh-port'");
         let e = service_spec(Protocol::Tcp, a, 80, &spec("sh", &["flag-9"])).unwrap_err();
         assert_eq!(e.message, "invalid scheduler flag `flag-9'");
+        // ipvsadm compares names: an unknown scheduler makes a specific flag incompatible.
+        let e = service_spec(Protocol::Tcp, a, 80, &spec("foo", &["sh-port"])).unwrap_err();
+        assert_eq!(e.message, "incompatible scheduler flag `sh-port'");
+    }
+
+    #[test]
+    fn generic_flags_and_large_weights_pass_as_with_ipvsadm() {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        for sched in ["wlc", "rr", "sh", "mh"] {
+            let s = spec(sched, &["flag-1", "flag-2", "flag-3"]);
+            assert!(service_spec(Protocol::Tcp, a, 80, &s).is_ok(), "{sched}");
+        }
+        let mut d = DestSpec {
+            addr: "10.0.1.1:80".parse().unwrap(),
+            forward: Forward::Nat,
+            tunnel: Default::default(),
+            weight: 2_147_483_647,
+            upper: 0,
+            lower: 0,
+        };
+        assert!(dest_spec_syntax(a, &d).is_ok());
+        d.weight = 2_147_483_648;
+        let e = dest_spec_syntax(a, &d).unwrap_err();
+        assert_eq!(e.message, "illegal weight specified");
     }
 
     #[test]

@@ -8,13 +8,18 @@
 //! notify scripts, sorry server and the like are kept).
 //!
 //! Identity: a service is its protocol, address and port; a real server within a service is
-//! its address and *effective* port (the model's port 0 means "the service's port", as in
-//! keepalived, so `10.0.0.1` and `10.0.0.1:80` under a port-80 service are the same server).
+//! its address and *effective* port ([`RealServer::port_in`]: the model's port 0 means "the
+//! service's port", as in keepalived, so a file's `10.0.0.1` and `10.0.0.1:80` under a
+//! port-80 service are the same server). A request's destination port is taken as written,
+//! as the kernel takes it: ipvsadm fills in the service's port when `-r` names none, and an
+//! explicit `-r 10.0.0.1:0` is a destination of its own, kept as port 0 (`port_zero`),
+//! listed as `10.0.0.1:0` and forwarded to the packet's own destination port.
 
 use std::net::{IpAddr, SocketAddr};
 
 use proto::{DestSpec, Protocol, ServiceKey, ServiceSpec, Tunnel};
 
+use crate::config::sched_flags;
 use crate::config::{ClientAddr, Config, Forward, RealServer, VirtualService};
 
 /// Full prefix length of an address family: persistence netmask "not set".
@@ -46,9 +51,11 @@ pub fn find_service(cfg: &Config, key: &ServiceKey) -> Option<usize> {
     }
 }
 
-/// The port a real server is reached on (port 0 = the service's port).
+/// The port a real server is listed with and handed to the dataplane with
+/// ([`RealServer::port_in`]); 0 only for ipvsadm's `ADDR:0` (or under a port-0 service),
+/// which the dataplane, like IPVS, forwards to the packet's own destination port.
 pub fn effective_port(svc: &VirtualService, rs: &RealServer) -> u16 {
-    if rs.port == 0 { svc.port } else { rs.port }
+    rs.port_in(svc.port)
 }
 
 /// The address:port identity of a real server within its service.
@@ -56,21 +63,11 @@ pub fn dest_addr(svc: &VirtualService, rs: &RealServer) -> SocketAddr {
     SocketAddr::new(rs.address, effective_port(svc, rs))
 }
 
-/// A requested destination address with ipvsadm's default applied: no port = the service's.
-pub fn requested_dest(svc: &VirtualService, addr: SocketAddr) -> SocketAddr {
-    if addr.port() == 0 {
-        SocketAddr::new(addr.ip(), svc.port)
-    } else {
-        addr
-    }
-}
-
-/// Index of the real server of `svc` at `addr` (after [`requested_dest`]).
+/// Index of the real server of `svc` at exactly `addr` (port 0 is port 0, as in IPVS).
 pub fn find_dest(svc: &VirtualService, addr: SocketAddr) -> Option<usize> {
-    let want = requested_dest(svc, addr);
     svc.real_servers
         .iter()
-        .position(|rs| dest_addr(svc, rs) == want)
+        .position(|rs| dest_addr(svc, rs) == addr)
 }
 
 /// A new service from `-A`: the spec's settings, the model's defaults for everything else.
@@ -98,7 +95,8 @@ pub fn new_service(protocol: Protocol, addr: SocketAddr, spec: &ServiceSpec) -> 
 /// `-E`: replaces what a `ServiceSpec` carries, keeps the rest (real servers, checks ...).
 pub fn update_service(svc: &mut VirtualService, spec: &ServiceSpec) {
     svc.scheduler.clone_from(&spec.scheduler);
-    svc.sched_flags.clone_from(&spec.sched_flags);
+    // IPVS keeps bits, so `flag-1` on sh *is* sh-fallback: keep the name that says so.
+    svc.sched_flags = sched_flags::canonical_list(&spec.scheduler, &spec.sched_flags);
     svc.persistence_timeout = spec.persistent;
     svc.persistence_netmask = if spec.netmask >= full_prefix(svc.address) {
         None
@@ -125,11 +123,13 @@ pub fn service_spec(svc: &VirtualService) -> ServiceSpec {
 }
 
 /// A new real server from `-a`: the spec's settings, the model's defaults for the rest.
+/// Port 0 stays 0 (`port_zero`) under a service with a port, as the kernel keeps it.
 pub fn new_real_server(svc: &VirtualService, dest: &DestSpec) -> RealServer {
-    let addr = requested_dest(svc, dest.addr);
+    let addr = dest.addr;
     let mut rs = RealServer {
         address: addr.ip(),
         port: addr.port(),
+        port_zero: addr.port() == 0 && svc.port != 0,
         weight: 1,
         forward: None,
         tunnel: Default::default(),
@@ -210,15 +210,9 @@ mod tests {
         assert_eq!(service_spec(&svc).netmask, 32);
     }
 
-    #[test]
-    fn dest_round_trips_and_port_zero_means_the_service_port() {
-        let svc = new_service(
-            Protocol::Tcp,
-            "10.0.0.1:80".parse().unwrap(),
-            &spec("10.0.0.1:80"),
-        );
-        let d = DestSpec {
-            addr: "10.0.1.1:0".parse().unwrap(),
+    fn dest(addr: &str) -> DestSpec {
+        DestSpec {
+            addr: addr.parse().unwrap(),
             forward: Forward::Tun,
             tunnel: Tunnel {
                 kind: TunnelType::Gue,
@@ -228,18 +222,68 @@ mod tests {
             weight: 7,
             upper: 10,
             lower: 5,
-        };
-        let rs = new_real_server(&svc, &d);
-        assert_eq!(rs.port, 80);
+        }
+    }
+
+    #[test]
+    fn dest_round_trips_through_the_model() {
+        let svc = new_service(
+            Protocol::Tcp,
+            "10.0.0.1:80".parse().unwrap(),
+            &spec("10.0.0.1:80"),
+        );
+        let rs = new_real_server(&svc, &dest("10.0.1.1:80"));
+        assert_eq!((rs.port, rs.port_zero), (80, false));
         assert_eq!(rs.forward, Some(Forward::Tun));
         let back = dest_spec(&svc, &rs);
-        assert_eq!(back.addr, "10.0.1.1:80".parse::<SocketAddr>().unwrap());
-        assert_eq!(back.weight, 7);
-        assert_eq!(back.tunnel.port, 6080);
+        assert_eq!(back, dest("10.0.1.1:80"));
         let mut with_rs = svc.clone();
         with_rs.real_servers.push(rs);
-        assert_eq!(find_dest(&with_rs, "10.0.1.1:0".parse().unwrap()), Some(0));
         assert_eq!(find_dest(&with_rs, "10.0.1.1:80".parse().unwrap()), Some(0));
         assert_eq!(find_dest(&with_rs, "10.0.1.1:81".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn an_explicit_port_zero_is_a_destination_of_its_own_as_in_ipvs() {
+        let svc = new_service(
+            Protocol::Tcp,
+            "10.0.0.1:80".parse().unwrap(),
+            &spec("10.0.0.1:80"),
+        );
+        let zero = new_real_server(&svc, &dest("10.0.1.1:0"));
+        assert_eq!((zero.port, zero.port_zero), (0, true));
+        assert_eq!(dest_spec(&svc, &zero).addr, "10.0.1.1:0".parse().unwrap());
+        assert_eq!(effective_port(&svc, &zero), 0);
+        let mut with_rs = svc.clone();
+        with_rs.real_servers.push(zero);
+        // 10.0.1.1:0 is not 10.0.1.1:80 ...
+        assert_eq!(find_dest(&with_rs, "10.0.1.1:80".parse().unwrap()), None);
+        assert_eq!(find_dest(&with_rs, "10.0.1.1:0".parse().unwrap()), Some(0));
+        // ... and a file's port-less server is the service's port, not 0.
+        let mut file_rs = new_real_server(&svc, &dest("10.0.1.1:80"));
+        file_rs.port = 0;
+        with_rs.real_servers.push(file_rs);
+        assert_eq!(find_dest(&with_rs, "10.0.1.1:80".parse().unwrap()), Some(1));
+        // Under a port-0 service both meanings are the same port.
+        let all_ports = new_service(
+            Protocol::Tcp,
+            "10.0.0.1:0".parse().unwrap(),
+            &spec("10.0.0.1:0"),
+        );
+        let rs = new_real_server(&all_ports, &dest("10.0.1.1:0"));
+        assert_eq!((rs.port, rs.port_zero), (0, false));
+    }
+
+    #[test]
+    fn generic_flag_names_are_kept_and_sh_aliases_take_sh_names() {
+        let mut s = spec("10.0.0.1:80");
+        s.scheduler = "wlc".into();
+        s.sched_flags = vec!["flag-1".into(), "flag-3".into()];
+        let svc = new_service(Protocol::Tcp, "10.0.0.1:80".parse().unwrap(), &s);
+        assert_eq!(svc.sched_flags, ["flag-1", "flag-3"]);
+        s.scheduler = "sh".into();
+        s.sched_flags = vec!["flag-2".into(), "sh-port".into(), "flag-3".into()];
+        let svc = new_service(Protocol::Tcp, "10.0.0.1:80".parse().unwrap(), &s);
+        assert_eq!(svc.sched_flags, ["sh-port", "flag-3"]);
     }
 }

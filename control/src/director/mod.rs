@@ -18,6 +18,8 @@
 //! - [`overlay`]: the health overlay (verdicts, sorry servers) and the effective
 //!   configuration derived from it;
 //! - [`applier`] and [`sources`]: the traits the daemon implements (dataplane, counters);
+//! - [`dataplane_view`]: the effective configuration as the applier gets it (only the
+//!   scheduler flags a scheduler acts on);
 //! - [`listing`]: building listings from the configuration and the counters;
 //! - [`persist`]: the state file (atomic write, checksum, corrupt files set aside);
 //! - [`running`]: the [`Director`] itself.
@@ -59,6 +61,7 @@ pub mod actor;
 pub mod applier;
 pub mod check;
 pub mod convert;
+pub mod dataplane_view;
 pub mod edit;
 pub mod ids;
 pub mod listing;

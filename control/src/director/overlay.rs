@@ -112,7 +112,7 @@ impl HealthOverlay {
         let inhibit_default = svc.check.inhibit_on_failure;
         let port = svc.port;
         svc.real_servers.retain_mut(|rs| {
-            let addr = SocketAddr::new(rs.address, if rs.port == 0 { port } else { rs.port });
+            let addr = SocketAddr::new(rs.address, rs.port_in(port));
             let inhibit = rs.inhibit_on_failure.unwrap_or(inhibit_default);
             let weight = match self.get(&key, addr) {
                 DestHealth::Down => None,
@@ -136,14 +136,13 @@ impl HealthOverlay {
             && (sorry_on || sorry.inhibit)
         {
             let entry = sorry_entry(sorry, u32::from(sorry_on));
-            let dest = SocketAddr::new(
-                entry.address,
-                if entry.port == 0 { port } else { entry.port },
-            );
+            let dest = SocketAddr::new(entry.address, entry.port_in(port));
             // A sorry server that is also a real server is that real server.
-            if !svc.real_servers.iter().any(|rs| {
-                SocketAddr::new(rs.address, if rs.port == 0 { port } else { rs.port }) == dest
-            }) {
+            if !svc
+                .real_servers
+                .iter()
+                .any(|rs| SocketAddr::new(rs.address, rs.port_in(port)) == dest)
+            {
                 svc.real_servers.push(entry);
             }
         }
@@ -155,6 +154,7 @@ fn sorry_entry(sorry: &SorryServer, weight: u32) -> RealServer {
     RealServer {
         address: sorry.address,
         port: sorry.port,
+        port_zero: false,
         weight,
         forward: sorry.forward,
         tunnel: sorry.tunnel,

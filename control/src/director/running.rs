@@ -16,6 +16,7 @@ use proto::{DaemonInfo, PROTOCOL_VERSION, Request, Response, ServiceKey};
 use super::applier::Applier;
 use super::check;
 use super::convert::{find_dest, find_service};
+use super::dataplane_view::for_dataplane;
 use super::edit;
 use super::ids::Ids;
 use super::listing;
@@ -472,11 +473,13 @@ impl Director {
             .ids
             .transition(&effective)
             .map_err(|e| Refusal::internal(e.to_string()))?;
-        self.applier.apply(&effective, &ids).map_err(|e| {
-            Refusal::internal(format!(
-                "the dataplane did not take the change ({e}); nothing was changed"
-            ))
-        })?;
+        self.applier
+            .apply(&for_dataplane(&effective), &ids)
+            .map_err(|e| {
+                Refusal::internal(format!(
+                    "the dataplane did not take the change ({e}); nothing was changed"
+                ))
+            })?;
         let state_file = if persist {
             self.state_file.clone()
         } else {
@@ -487,7 +490,7 @@ impl Director {
         {
             let saved = format!("cannot save the state to {}: {e}", path.display());
             let back = ids.rollback_to(&self.ids);
-            return match self.applier.apply(&self.effective, &back) {
+            return match self.applier.apply(&for_dataplane(&self.effective), &back) {
                 Ok(()) => {
                     self.ids = back.settled();
                     Err(Refusal::internal(format!("{saved}; nothing was changed")))
@@ -579,7 +582,8 @@ mod tests {
         let mut d = Director::new(config(), Box::new(tables.clone()));
         d.start().unwrap();
         let rs1: SocketAddr = "10.0.0.11:80".parse().unwrap();
-        let rs2: SocketAddr = "10.0.0.12:0".parse().unwrap();
+        // A server the file gives no port is the service's port (as the checkers name it).
+        let rs2: SocketAddr = "10.0.0.12:80".parse().unwrap();
         d.set_service_health(
             &key(),
             &[(rs1, DestHealth::Down), (rs2, DestHealth::Weight(7))],

@@ -473,6 +473,9 @@ mod tests {
             real_servers: vec![RealServer {
                 address: ip,
                 port: 80,
+                // Not a TOML key: only the control socket sets it (and it is not serialized
+                // while false).
+                port_zero: false,
                 weight: 1,
                 forward: Some(Forward::Nat),
                 tunnel: TunnelType::Ipip,

@@ -7,14 +7,12 @@ use std::net::IpAddr;
 use dataplane::sched::{SchedFlag, SchedulerKind};
 
 use super::{Problems, seconds_in};
+use crate::config::sched_flags::{self, FlagError};
 use crate::config::suggest::suggest;
 use crate::config::{
-    Check, CheckCommon, Config, DNS_QUERY_TYPES, Forward, HttpUrl, Protocol, RealServer,
-    TunnelType, VirtualService,
+    Check, CheckCommon, Config, DNS_QUERY_TYPES, Forward, HttpUrl, MAX_WEIGHT, Protocol,
+    RealServer, TunnelType, VirtualService,
 };
-
-/// The largest weight IPVS takes.
-const MAX_WEIGHT: u32 = 65535;
 
 pub(super) fn check(cfg: &Config, errs: &mut Problems) {
     let mut keys: HashMap<(Protocol, IpAddr, u16), usize> = HashMap::new();
@@ -80,7 +78,7 @@ fn check_service(cfg: &Config, svc: &VirtualService, path: &str, errs: &mut Prob
     let mut seen: HashMap<(IpAddr, u16), usize> = HashMap::new();
     for (j, rs) in svc.real_servers.iter().enumerate() {
         let rpath = format!("{path}.real_servers[{j}]");
-        let port = if rs.port == 0 { svc.port } else { rs.port };
+        let port = rs.port_in(svc.port);
         if let Some(first) = seen.insert((rs.address, port), j) {
             errs.push(
                 rpath.clone(),
@@ -120,30 +118,25 @@ fn check_flags(
 ) {
     for (k, name) in svc.sched_flags.iter().enumerate() {
         let fpath = format!("{path}.sched_flags[{k}]");
-        match name.parse::<SchedFlag>() {
-            Ok(flag) => {
-                if let Some(s) = sched
-                    && flag.scheduler() != s
-                {
-                    errs.push(
-                        fpath,
-                        format!(
-                            "flag {flag} applies to the {} scheduler only, not {s}",
-                            flag.scheduler()
-                        ),
-                    );
-                }
-            }
-            Err(_) if name.starts_with("flag-") => errs.push(
+        match sched_flags::meaning(&svc.scheduler, name) {
+            Ok(_) => {}
+            // An unknown scheduler is reported on its own; its flags are not judged by it.
+            Err(FlagError::Incompatible(_)) if sched.is_none() => {}
+            Err(FlagError::Incompatible(flag)) => errs.push(
                 fpath,
                 format!(
-                    "{name} has no meaning for the {} scheduler in rvs (sh and mh take flag-1 and flag-2)",
+                    "flag {flag} applies to the {} scheduler only, not {}",
+                    flag.scheduler(),
                     svc.scheduler
                 ),
             ),
-            Err(_) => {
-                let names = SchedFlag::ALL.map(SchedFlag::name);
-                let hint = suggest(name, names)
+            Err(FlagError::Unknown) => {
+                let names: Vec<&str> = SchedFlag::ALL
+                    .map(SchedFlag::name)
+                    .into_iter()
+                    .chain(sched_flags::GENERIC)
+                    .collect();
+                let hint = suggest(name, names.iter().copied())
                     .map(|s| format!("; did you mean \"{s}\"?"))
                     .unwrap_or_else(|| format!(" (flags: {})", names.join(" ")));
                 errs.push(fpath, format!("unknown scheduler flag \"{name}\"{hint}"));
@@ -288,6 +281,19 @@ fn check_real_server(svc: &VirtualService, rs: &RealServer, path: &str, errs: &m
         errs.push(
             format!("{path}.weight"),
             format!("weight {} is out of range 0..={MAX_WEIGHT}", rs.weight),
+        );
+    }
+    if rs.port_zero && rs.port != 0 {
+        errs.push(
+            format!("{path}.port_zero"),
+            format!("port_zero needs port 0 (it has {})", rs.port),
+        );
+    }
+    if rs.port_zero && !rs.checks.is_empty() {
+        // The checkers report by the service's port, which is another server's identity.
+        errs.push(
+            format!("{path}.checks"),
+            "a real server with port_zero (ipvsadm's ADDR:0) cannot be health-checked",
         );
     }
     if rs.upper_threshold != 0 && rs.lower_threshold > rs.upper_threshold {

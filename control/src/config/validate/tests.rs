@@ -14,6 +14,7 @@ fn real(addr: &str) -> RealServer {
     RealServer {
         address: ip(addr),
         port: 0,
+        port_zero: false,
         weight: 1,
         forward: None,
         tunnel: TunnelType::Ipip,
@@ -75,7 +76,7 @@ fn every_problem_is_reported_with_its_path() {
     let mut cfg = Config::default();
     let mut a = service("10.0.0.1", 80);
     a.scheduler = "rrr".into();
-    a.real_servers[0].weight = 65536;
+    a.real_servers[0].weight = 2_147_483_648;
     a.real_servers[0].upper_threshold = 10;
     a.real_servers[0].lower_threshold = 11;
     let mut b = service("10.0.0.2", 0);
@@ -111,7 +112,71 @@ fn every_problem_is_reported_with_its_path() {
     );
     let msgs = problems(&cfg);
     assert_eq!(msgs[0].1, "unknown scheduler \"rrr\"; did you mean \"rr\"?");
-    assert_eq!(msgs[1].1, "weight 65536 is out of range 0..=65535");
+    assert_eq!(
+        msgs[1].1,
+        "weight 2147483648 is out of range 0..=2147483647"
+    );
+}
+
+#[test]
+fn weights_go_up_to_what_ipvs_takes() {
+    let mut cfg = Config::default();
+    let mut s = service("10.0.0.1", 80);
+    s.real_servers[0].weight = 65536;
+    s.real_servers.push(real("10.0.1.2"));
+    s.real_servers[1].weight = 2_147_483_647;
+    cfg.services.push(s);
+    assert_eq!(validate(&cfg), Ok(()));
+}
+
+#[test]
+fn generic_flags_are_accepted_on_every_scheduler() {
+    let mut cfg = Config::default();
+    for (i, sched) in ["wlc", "rr", "sh", "mh", "lblcr"].iter().enumerate() {
+        let mut s = service(&format!("10.0.0.{}", i + 1), 80);
+        s.scheduler = sched.to_string();
+        s.sched_flags = vec!["flag-1".into(), "flag-2".into(), "flag-3".into()];
+        cfg.services.push(s);
+    }
+    assert_eq!(validate(&cfg), Ok(()));
+}
+
+#[test]
+fn a_literal_port_zero_is_its_own_real_server() {
+    let mut cfg = Config::default();
+    let mut s = service("10.0.0.1", 80);
+    s.real_servers[0].checks.clear();
+    // 10.0.1.1 (the service's port, 80) and 10.0.1.1:0 are two servers, as in IPVS.
+    s.real_servers.push(real("10.0.1.1"));
+    s.real_servers[1].port_zero = true;
+    s.real_servers[1].checks.clear();
+    cfg.services.push(s);
+    assert_eq!(validate(&cfg), Ok(()));
+    // A second 10.0.1.1:80 is a duplicate.
+    cfg.services[0].real_servers.push(real("10.0.1.1"));
+    cfg.services[0].real_servers[2].port = 80;
+    assert_eq!(paths(&cfg), vec!["services[0].real_servers[2]"]);
+    cfg.services[0].real_servers.pop();
+    // port_zero says the port is 0: with another port it contradicts itself, and a checker
+    // could not be matched to it.
+    cfg.services[0].real_servers[1].port = 8080;
+    cfg.services[0].real_servers[1].checks = vec![Check::Tcp {
+        common: CheckCommon::default(),
+    }];
+    assert_eq!(
+        problems(&cfg),
+        vec![
+            (
+                "services[0].real_servers[1].port_zero".to_string(),
+                "port_zero needs port 0 (it has 8080)".to_string()
+            ),
+            (
+                "services[0].real_servers[1].checks".to_string(),
+                "a real server with port_zero (ipvsadm's ADDR:0) cannot be health-checked"
+                    .to_string()
+            ),
+        ]
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::config::error::Location;
 use crate::config::keepalived::keywords::Block;
 use crate::config::keepalived::tree::Node;
 use crate::config::keepalived::values;
-use crate::config::{Forward, RealServer, TunnelCsum, TunnelType};
+use crate::config::{Forward, MAX_WEIGHT, RealServer, TunnelCsum, TunnelType};
 
 pub(super) struct RsDraft {
     pub rs: RealServer,
@@ -51,6 +51,7 @@ impl Builder<'_> {
             rs: RealServer {
                 address: addr,
                 port,
+                port_zero: false,
                 weight: 1,
                 forward: None,
                 tunnel: TunnelType::Ipip,
@@ -84,7 +85,7 @@ impl Builder<'_> {
         let kw = st.keyword();
         let rel = match kw {
             "weight" => {
-                if let Some(w) = self.value(st, |w| values::u32_in(w, 0, 65535)) {
+                if let Some(w) = self.value(st, |w| values::u32_in(w, 0, MAX_WEIGHT)) {
                     r.rs.weight = w;
                     r.weight_set = true;
                 }

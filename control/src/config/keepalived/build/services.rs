@@ -17,8 +17,8 @@ use crate::config::keepalived::tree::Node;
 use crate::config::keepalived::values;
 use crate::config::suggest::suggest;
 use crate::config::{
-    Forward, Protocol, RealServer, ServiceCheckDefaults, SorryServer, TunnelCsum, TunnelType,
-    VirtualService,
+    Forward, MAX_WEIGHT, Protocol, RealServer, ServiceCheckDefaults, SorryServer, TunnelCsum,
+    TunnelType, VirtualService,
 };
 
 /// keepalived's default persistence timeout (IPVS's), in seconds.
@@ -300,7 +300,7 @@ impl Builder<'_> {
                 return;
             }
             "weight" => {
-                d.default_weight = self.value(st, |w| values::u32_in(w, 0, 65535));
+                d.default_weight = self.value(st, |w| values::u32_in(w, 0, MAX_WEIGHT));
                 return;
             }
             "sorry_server" => {
