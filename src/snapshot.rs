@@ -360,8 +360,10 @@ fn service(
             return None;
         }
     };
+    // Only the flags this scheduler acts on reach the dataplane; ipvsadm's generic
+    // `flag-N` names are resolved (or ignored where meaningless) as the director does.
     let mut flags = Vec::new();
-    for f in &svc.sched_flags {
+    for f in &control::config::sched_flags::acting(&svc.scheduler, &svc.sched_flags) {
         match SchedFlag::from_str(f) {
             Ok(flag) => flags.push(flag),
             Err(e) => p.push(format!("{name}: {e}")),

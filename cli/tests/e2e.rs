@@ -535,7 +535,18 @@ fn a_socket_the_caller_may_not_open_is_the_non_root_case() {
     } else {
         std::fs::set_permissions(d.socket(), std::fs::Permissions::from_mode(0o000)).unwrap();
     }
-    let out = cmd.output().expect("run rvsadm");
+    // A freshly written executable can be "busy" for a moment: another test thread may have
+    // forked while the copy's file was open, and that child holds it until it execs.
+    let out = (0..50)
+        .find_map(|_| match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(libc_etxtbsy()) => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                None
+            }
+            other => Some(other),
+        })
+        .expect("the copied rvsadm stayed busy")
+        .expect("run rvsadm");
     let _ = std::fs::remove_dir_all(&copy_dir);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stderr), cli::exit::NOT_ROOT);
@@ -633,4 +644,9 @@ fn neighbour_entries_reach_the_daemon_as_typed() {
             state: "PERMANENT".into(),
         }]
     );
+}
+
+/// ETXTBSY on Linux ("Text file busy").
+fn libc_etxtbsy() -> i32 {
+    26
 }

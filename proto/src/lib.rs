@@ -147,7 +147,7 @@ pub struct DestSpec {
     pub addr: SocketAddr,
     pub forward: Forward,
     pub tunnel: Tunnel,
-    /// Weight (`-w`), 0..=65535; 0 is quiescent.
+    /// Weight (`-w`), 0..=2147483647 as ipvsadm accepts; 0 is quiescent.
     pub weight: u32,
     /// Upper connection threshold (`-x`), 0 = none.
     pub upper: u32,

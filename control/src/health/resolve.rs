@@ -75,8 +75,7 @@ pub fn service_key(vs: &VirtualService) -> ServiceKey {
 
 /// The address of a real server, with the service's port when it has none.
 pub fn server_addr(vs: &VirtualService, rs: &RealServer) -> SocketAddr {
-    let port = if rs.port == 0 { vs.port } else { rs.port };
-    SocketAddr::new(rs.address, port)
+    SocketAddr::new(rs.address, rs.port_in(vs.port))
 }
 
 /// Resolves every service; all errors are reported, and nothing is returned if any.
